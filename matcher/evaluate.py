@@ -1,0 +1,135 @@
+"""Metrics and the evaluation jobs behind ``matcher eval``.
+
+Every evaluation reports the product's component beside a simple baseline measured in the same
+run, so a number is never read without its reference point.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from matcher.index import BM25Index, VectorIndex
+from matcher.retrieve import rrf_fuse
+from matcher.text import lemmas, normalize
+
+CUTOFFS = (1, 5, 10)
+
+
+def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
+    rows = []
+    with Path(path).open(encoding="utf-8-sig") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}: line {line_no}: invalid JSON ({exc.msg})") from exc
+            if limit and len(rows) >= limit:
+                break
+    return rows
+
+
+def spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    return float(spearmanr(x, y).statistic)
+
+
+def recall_at(rank: int | None, k: int) -> float:
+    return 1.0 if rank is not None and rank <= k else 0.0
+
+
+def mrr_at(rank: int | None, k: int = 10) -> float:
+    return 1.0 / rank if rank is not None and rank <= k else 0.0
+
+
+def ndcg_at(ranks: Sequence[int], n_relevant: int, k: int = 10) -> float:
+    """Binary-relevance nDCG@k given the 1-based ranks of the relevant items that were found."""
+    dcg = sum(1.0 / math.log2(r + 1) for r in ranks if r <= k)
+    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(n_relevant, k) + 1))
+    return dcg / ideal if ideal else 0.0
+
+
+def ranking_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
+    """Mean recall@1/5/10, MRR@10 and nDCG@10 over queries with one relevant item each."""
+    n = max(len(ranks), 1)
+    out = {f"recall@{k}": sum(recall_at(r, k) for r in ranks) / n for k in CUTOFFS}
+    out["mrr@10"] = sum(mrr_at(r) for r in ranks) / n
+    out["ndcg@10"] = sum(ndcg_at([r] if r else [], 1) for r in ranks) / n
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def tfidf_char_cosines(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """The baseline: character 2–3-gram TF-IDF cosine, fitted on the texts being compared."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(analyzer="char", ngram_range=(2, 3), sublinear_tf=True)
+    vec.fit(list(a) + list(b))
+    va, vb = vec.transform(a), vec.transform(b)
+    return np.asarray(va.multiply(vb).sum(axis=1)).ravel()
+
+
+@dataclass
+class StsResult:
+    n: int
+    model: str
+    spearman: float
+    baseline_spearman: float
+
+    def as_json(self) -> dict:
+        return {"n": self.n, "embedder": {"model": self.model, "spearman": round(self.spearman, 4)},
+                "baseline": {"name": "tfidf-char-2-3", "spearman": round(self.baseline_spearman, 4)}}
+
+
+def eval_sts(path: Path, embedder, limit: int | None = None) -> StsResult:
+    """Spearman of cosine vs. gold similarity; e5 uses the ``query:`` prompt for symmetric tasks."""
+    rows = read_jsonl(path, limit)
+    for line_no, r in enumerate(rows, start=1):
+        missing = {"sentence1", "sentence2", "label"} - set(r)
+        if missing:
+            raise ValueError(f"{path}: record {line_no}: missing field(s) {sorted(missing)}")
+    s1 = [normalize(r["sentence1"]) for r in rows]
+    s2 = [normalize(r["sentence2"]) for r in rows]
+    gold = [float(r["label"]) for r in rows]
+    e1, e2 = embedder.encode(s1, "query"), embedder.encode(s2, "query")
+    cos = (e1 * e2).sum(axis=1)
+    return StsResult(len(rows), embedder.model_id, spearman(cos, gold), spearman(tfidf_char_cosines(s1, s2), gold))
+
+
+def eval_retrieval(corpus_path: Path, queries_path: Path, embedder, limit: int | None = None,
+                   depth: int = 100, progress: Callable[[int], None] | None = None) -> dict:
+    """Dense, BM25 and RRF-hybrid retrieval quality on JSQuAD-style JSONL (one positive each)."""
+    corpus = read_jsonl(corpus_path)
+    queries = read_jsonl(queries_path, limit)
+    ids = np.arange(len(corpus), dtype=np.int64)
+    id_of = {doc["id"]: int(i) for i, doc in zip(ids, corpus, strict=True)}
+    for line_no, q in enumerate(queries, start=1):
+        if q.get("positive_id") not in id_of:
+            raise ValueError(f"{queries_path}: record {line_no}: positive_id not in corpus")
+    texts = [normalize(f"{d.get('title', '')}\n{d['text']}") for d in corpus]
+    qtexts = [normalize(q["query"]) for q in queries]
+
+    dense = VectorIndex(dim=384)
+    dense.add(ids, embedder.encode(texts, "passage", progress))
+    bm25 = BM25Index()
+    bm25.add(ids, [lemmas(t, normalized=True) for t in texts])
+    qvecs = embedder.encode(qtexts, "query", progress)
+    _, dense_ids = dense.search(qvecs, depth)
+
+    ranks: dict[str, list[int | None]] = {"dense": [], "bm25": [], "hybrid": []}
+    for row, q in enumerate(queries):
+        target = id_of[q["positive_id"]]
+        d_list = [int(i) for i in dense_ids[row] if i >= 0]
+        b_list = [int(i) for i in bm25.search(lemmas(qtexts[row], normalized=True), depth)[1]]
+        h_list = [i for i, _ in rrf_fuse([d_list, b_list], limit=depth)]
+        for name, lst in (("dense", d_list), ("bm25", b_list), ("hybrid", h_list)):
+            ranks[name].append(lst.index(target) + 1 if target in lst else None)
+    out = {name: ranking_metrics(r) for name, r in ranks.items()}
+    out.update({"n_queries": len(queries), "n_corpus": len(corpus), "model": embedder.model_id})
+    return out

@@ -1,0 +1,303 @@
+"""Search indexes with stable int64 ids: a FAISS vector index and a BM25 index over lemmas.
+
+Both keep their own copy of what they index (vectors / lemma lists) as the source of truth, so an
+index file alone can be reloaded, updated and rebuilt. Saves are atomic: a temporary file in the
+same directory, then ``os.replace``; a crash leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _as_ids(ids: Sequence[int] | np.ndarray) -> np.ndarray:
+    arr = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if len(np.unique(arr)) != len(arr):
+        raise ValueError("duplicate ids in one call")
+    return arr
+
+
+class VectorIndex:
+    """Inner-product search over unit vectors; exact below ``hnsw_threshold``, HNSW above.
+
+    HNSW cannot delete, so removed or updated vectors stay in the graph as stale entries:
+    searches over-fetch by the number of stale entries and re-score every hit exactly against
+    the stored vectors (so returned scores are always exact), and the graph is rebuilt once
+    stale entries pass a fifth of the index.
+    """
+
+    def __init__(self, dim: int = 384, hnsw_threshold: int = 200_000, hnsw_m: int = 32,
+                 ef_construction: int = 80, ef_search: int = 256) -> None:
+        self.dim, self.hnsw_threshold, self.hnsw_m = dim, hnsw_threshold, hnsw_m
+        self.ef_construction, self.ef_search = ef_construction, ef_search
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._vecs = np.zeros((0, dim), dtype=np.float32)
+        self._pos: dict[int, int] = {}
+        self._faiss = None
+        self._stale = 0
+        self.kind_ = "flat"
+
+    # -- state --------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, id_: int) -> bool:
+        return int(id_) in self._pos
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids.copy()
+
+    def vector(self, id_: int) -> np.ndarray:
+        return self._vecs[self._pos[int(id_)]].copy()
+
+    def _check(self, vecs: np.ndarray, n: int) -> np.ndarray:
+        vecs = np.ascontiguousarray(vecs, dtype=np.float32).reshape(-1, self.dim)
+        if len(vecs) != n:
+            raise ValueError(f"{n} ids but {len(vecs)} vectors")
+        return vecs
+
+    # -- mutation -----------------------------------------------------------------------------
+    def add(self, ids: Sequence[int] | np.ndarray, vecs: np.ndarray) -> None:
+        ids = _as_ids(ids)
+        vecs = self._check(vecs, len(ids))
+        clash = [int(i) for i in ids if int(i) in self._pos]
+        if clash:
+            raise KeyError(f"ids already indexed (use update): {clash[:5]}")
+        start = len(self._ids)
+        self._ids = np.concatenate([self._ids, ids])
+        self._vecs = np.concatenate([self._vecs, vecs])
+        for k, i in enumerate(ids):
+            self._pos[int(i)] = start + k
+        if self._faiss is None or (self.kind_ == "flat" and len(self) > self.hnsw_threshold):
+            self._rebuild()
+        else:
+            self._faiss.add_with_ids(vecs, ids)
+
+    def remove(self, ids: Sequence[int] | np.ndarray) -> int:
+        ids = [int(i) for i in _as_ids(ids) if int(i) in self._pos]
+        if not ids:
+            return 0
+        keep = np.ones(len(self._ids), dtype=bool)
+        keep[[self._pos[i] for i in ids]] = False
+        self._ids, self._vecs = self._ids[keep], self._vecs[keep]
+        self._pos = {int(i): k for k, i in enumerate(self._ids)}
+        if self.kind_ == "flat":
+            self._faiss.remove_ids(np.asarray(ids, dtype=np.int64))
+        else:
+            self._stale += len(ids)
+            if self._stale > max(1, len(self) // 5):
+                self._rebuild()
+        return len(ids)
+
+    def update(self, ids: Sequence[int] | np.ndarray, vecs: np.ndarray) -> None:
+        """Replace (or insert) vectors under the same ids."""
+        ids = _as_ids(ids)
+        vecs = self._check(vecs, len(ids))
+        self.remove(ids)
+        self.add(ids, vecs)
+
+    def _rebuild(self) -> None:
+        import faiss
+
+        if len(self) > self.hnsw_threshold:
+            inner = faiss.IndexHNSWFlat(self.dim, self.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = self.ef_construction
+            inner.hnsw.efSearch = self.ef_search
+            self.kind_ = "hnsw"
+        else:
+            inner = faiss.IndexFlatIP(self.dim)
+            self.kind_ = "flat"
+        index = faiss.IndexIDMap2(inner)
+        if len(self):
+            index.add_with_ids(self._vecs, self._ids)
+        self._faiss, self._stale = index, 0
+
+    def set_ef_search(self, ef: int) -> None:
+        """HNSW search breadth: higher finds more true neighbours at more cost."""
+        import faiss
+
+        self.ef_search = ef
+        if self.kind_ == "hnsw":
+            faiss.downcast_index(self._faiss.index).hnsw.efSearch = ef
+
+    # -- search -------------------------------------------------------------------------------
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) per query; missing slots have id -1 and score -inf."""
+        q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        scores = np.full((len(q), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(q), k), -1, dtype=np.int64)
+        if not len(self) or k <= 0:
+            return scores, ids
+        fetch = min(len(self) + self._stale, k + self._stale)
+        if self.kind_ == "hnsw":
+            fetch = min(len(self) + self._stale, max(fetch, 2 * k))
+        raw_s, raw_i = self._faiss.search(q, fetch)
+        for row in range(len(q)):
+            if self.kind_ == "flat":
+                hits = [(float(s), int(i)) for s, i in zip(raw_s[row], raw_i[row], strict=True) if i >= 0]
+            else:
+                seen = {int(i) for i in raw_i[row] if i >= 0 and int(i) in self._pos}
+                hits = [(float(self._vecs[self._pos[i]] @ q[row]), i) for i in seen]
+            # Ties broken by id so the same input always gives the same order.
+            hits.sort(key=lambda h: (-h[0], h[1]))
+            for col, (s, i) in enumerate(hits[:k]):
+                scores[row, col], ids[row, col] = s, i
+        return scores, ids
+
+    def exact_scores(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+        """Exact inner products of one query with the given indexed ids (absent → nan)."""
+        q = np.asarray(query, dtype=np.float32).reshape(self.dim)
+        out = np.full(len(ids), np.nan, dtype=np.float32)
+        for k, i in enumerate(ids):
+            pos = self._pos.get(int(i))
+            if pos is not None:
+                out[k] = self._vecs[pos] @ q
+        return out
+
+    # -- persistence --------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        import faiss
+
+        buf = io.BytesIO()
+        params = dict(format=FORMAT_VERSION, dim=self.dim, hnsw_threshold=self.hnsw_threshold,
+                      hnsw_m=self.hnsw_m, ef_construction=self.ef_construction,
+                      ef_search=self.ef_search, kind=self.kind_)
+        arrays = {"ids": self._ids, "vecs": self._vecs, "params": np.array(json.dumps(params))}
+        if self.kind_ == "hnsw" and self._stale == 0:
+            # The graph is the expensive part at scale; keep it so loading is instant.
+            arrays["faiss"] = faiss.serialize_index(self._faiss)
+        np.savez(buf, **arrays)
+        atomic_write_bytes(Path(path), buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> VectorIndex:
+        import faiss
+
+        with np.load(Path(path), allow_pickle=False) as data:
+            params = json.loads(str(data["params"]))
+            if params.pop("format") != FORMAT_VERSION:
+                raise ValueError(f"{path}: unsupported vector index format")
+            kind = params.pop("kind")
+            index = cls(**params)
+            index._ids = data["ids"].copy()
+            index._vecs = data["vecs"].copy()
+            index._pos = {int(i): k for k, i in enumerate(index._ids)}
+            if "faiss" in data.files and kind == "hnsw":
+                index._faiss = faiss.deserialize_index(data["faiss"])
+                index.kind_ = "hnsw"
+            else:
+                index._rebuild()
+        return index
+
+
+class BM25Index:
+    """BM25 (bm25s, Lucene variant) over lemma lists, keyed by the same ids as the vectors.
+
+    bm25s indexes a fixed corpus, so edits mark the index dirty and it is rebuilt on the next
+    search — cheap at city scale (thousands of documents) and still seconds at 100k.
+    """
+
+    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self._docs: dict[int, list[str]] = {}
+        self._model = None
+        self._order = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._docs)
+
+    def __contains__(self, id_: int) -> bool:
+        return int(id_) in self._docs
+
+    def tokens(self, id_: int) -> list[str]:
+        return list(self._docs[int(id_)])
+
+    def add(self, ids: Sequence[int], docs: Sequence[Sequence[str]]) -> None:
+        ids = _as_ids(ids)
+        clash = [int(i) for i in ids if int(i) in self._docs]
+        if clash:
+            raise KeyError(f"ids already indexed (use update): {clash[:5]}")
+        self.update(ids, docs)
+
+    def update(self, ids: Sequence[int], docs: Sequence[Sequence[str]]) -> None:
+        ids = _as_ids(ids)
+        if len(ids) != len(docs):
+            raise ValueError(f"{len(ids)} ids but {len(docs)} documents")
+        for i, d in zip(ids, docs, strict=True):
+            self._docs[int(i)] = [str(t) for t in d]
+        self._model = None
+
+    def remove(self, ids: Sequence[int]) -> int:
+        n = sum(1 for i in _as_ids(ids) if self._docs.pop(int(i), None) is not None)
+        if n:
+            self._model = None
+        return n
+
+    def _ensure(self) -> None:
+        if self._model is not None:
+            return
+        import bm25s
+
+        self._order = np.array(sorted(self._docs), dtype=np.int64)
+        model = bm25s.BM25(k1=self.k1, b=self.b)
+        corpus = [self._docs[int(i)] or [""] for i in self._order]
+        model.index(corpus, show_progress=False)
+        self._model = model
+
+    def scores(self, query: Sequence[str]) -> dict[int, float]:
+        """Non-zero BM25 scores of every document for one lemma query."""
+        if not self._docs:
+            return {}
+        self._ensure()
+        vocab = self._model.vocab_dict
+        terms = [t for t in query if t in vocab]
+        if not terms:
+            return {}
+        raw = self._model.get_scores(terms)
+        nz = np.nonzero(raw)[0]
+        return {int(self._order[p]): float(raw[p]) for p in nz}
+
+    def search(self, query: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) for one lemma query; ties broken by id."""
+        hits = sorted(self.scores(query).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        return (np.array([s for _, s in hits], dtype=np.float32),
+                np.array([i for i, _ in hits], dtype=np.int64))
+
+    def save(self, path: Path) -> None:
+        payload = {"format": FORMAT_VERSION, "k1": self.k1, "b": self.b,
+                   "docs": {str(i): d for i, d in self._docs.items()}}
+        atomic_write_bytes(Path(path), json.dumps(payload, ensure_ascii=False).encode("utf-8"))
+
+    @classmethod
+    def load(cls, path: Path) -> BM25Index:
+        payload = json.loads(Path(path).read_text(encoding="utf-8"))
+        if payload.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{path}: unsupported BM25 index format")
+        index = cls(k1=payload["k1"], b=payload["b"])
+        index._docs = {int(i): d for i, d in payload["docs"].items()}
+        return index

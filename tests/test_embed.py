@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+
+from matcher.embed import CachedEmbedder, EmbeddingCache, Embedder, EmbedderMissing
+
+
+def test_vectors_are_unit_float32(embedder):
+    v = embedder.encode(["精密板金加工", "ステンレスの切削"], "passage")
+    assert v.dtype == np.float32 and v.shape == (2, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+
+
+def test_related_manufacturing_phrases_are_closer_than_unrelated(embedder):
+    q = embedder.encode(["アルミニウムの切削加工ができる会社"], "query")[0]
+    docs = embedder.encode(["当社はアルミニウム部品の精密切削を得意としています。",
+                            "地域の子ども向けに料理教室を開いています。"], "passage")
+    assert docs[0] @ q > docs[1] @ q + 0.05
+
+
+def test_encoding_is_deterministic(embedder):
+    a = embedder.encode(["溶接と塗装の一貫生産"], "passage")
+    b = embedder.encode(["溶接と塗装の一貫生産"], "passage")
+    assert np.array_equal(a, b)
+
+
+def test_long_documents_are_split_not_truncated(embedder):
+    head = "当社はステンレスの精密切削加工を行っています。" * 40
+    tail = "さらにアルミニウムのダイカストと熱処理、めっきまで社内で一貫対応します。" * 40
+    text = head + tail
+    assert embedder.token_count(text) > 512
+    parts = embedder.passages(text)
+    assert len(parts) >= 2
+    assert all(embedder.token_count(p) <= 512 for p in parts)
+    assert "".join(parts) == text  # nothing dropped
+    whole = embedder.encode([text])[0]
+    head_only = embedder.encode([head])[0]
+    # The tail changes the vector: a truncating embedder would return the head's vector.
+    assert whole @ head_only < 0.999
+
+
+def test_one_overlong_sentence_is_cut_by_characters(embedder):
+    text = "切削" * 800  # no sentence boundary at all
+    parts = embedder.passages(text)
+    assert len(parts) >= 2 and "".join(parts) == text
+    assert all(embedder.token_count(p) <= 512 for p in parts)
+
+
+def test_cache_never_embeds_unchanged_text_twice(embedder, tmp_path):
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    cached = CachedEmbedder(embedder, cache)
+    first = cached.encode(["研削盤で焼入れ鋼を仕上げる", "基板実装"], "passage")
+    assert cached.encoded_ == 2
+    second = cached.encode(["基板実装", "研削盤で焼入れ鋼を仕上げる"], "passage")
+    assert cached.encoded_ == 2  # served from the cache
+    assert np.array_equal(first[0], second[1])
+    cached.encode(["基板実装"], "query")  # another prompt is another key
+    assert cached.encoded_ == 3
+    assert len(cache) == 3
+
+
+def test_cache_survives_a_new_process(embedder, tmp_path):
+    path = tmp_path / "cache.sqlite"
+    CachedEmbedder(embedder, EmbeddingCache(path)).encode(["鋳造"], "passage")
+    again = CachedEmbedder(embedder, EmbeddingCache(path))
+    again.encode(["鋳造"], "passage")
+    assert again.encoded_ == 0
+
+
+def test_missing_model_directory_fails_loudly(tmp_path):
+    with pytest.raises(EmbedderMissing, match="build_embedder"):
+        Embedder(tmp_path / "nowhere")
