@@ -194,8 +194,9 @@ class CachedEmbedder:
         hashes = [content_hash(t) for t in texts]
         known = self.cache.get_many(self.model_id, prompt, hashes)
         todo = list(dict.fromkeys(h for h in hashes if h not in known))
-        if progress and len(known):
-            progress(sum(1 for h in hashes if h in known))
+        n_known = sum(1 for h in hashes if h in known)
+        if progress and n_known:
+            progress(n_known)
         if todo:
             by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
             vecs = self.embedder.encode([by_hash[h] for h in todo], prompt, progress)
@@ -203,6 +204,9 @@ class CachedEmbedder:
             self.cache.put_many(self.model_id, prompt, fresh)
             known.update(fresh)
             self.encoded_ += len(todo)
+            duplicates = len(texts) - n_known - len(todo)
+            if progress and duplicates:
+                progress(duplicates)
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         for i, h in enumerate(hashes):
             out[i] = known[h]

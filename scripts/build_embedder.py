@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import shutil
 import sys
 import tempfile
@@ -109,7 +108,7 @@ def verify_normalizer(normalizer, norm_map: dict[int, tuple[int, ...]], n_specia
 def build_tokenizer(e5: E5File):
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
 
-    vocab = list(zip(e5.pieces, map(float, e5.scores)))
+    vocab = list(zip(e5.pieces, map(float, e5.scores), strict=True))
     tok = Tokenizer(models.Unigram(vocab, unk_id=e5.unk, byte_fallback=False))
     normalizer, n_special = build_normalizer(e5.norm_map)
     verify_normalizer(normalizer, e5.norm_map, n_special)

@@ -35,3 +35,52 @@ def embedder():
 
     s = Settings()
     return Embedder(s.embedder_path, batch_size=s.embed_batch_size)
+
+
+PG_ADMIN_URL = os.environ.get("MATCHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def _pg_reachable() -> str | None:
+    """None when the local PostgreSQL answers, else the reason it does not."""
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), connect_timeout=3):
+            return None
+    except Exception as exc:  # noqa: BLE001 — any failure means "unreachable", with its reason
+        return f"{type(exc).__name__}: {exc}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    """An upgraded database: a SQLite file, or a fresh schema of its own on the local PostgreSQL."""
+    import uuid
+
+    from sqlalchemy import text
+
+    from matcher.store.db import get_engine, upgrade
+
+    if request.param == "sqlite":
+        eng = get_engine(f"sqlite:///{tmp_path / 'test.sqlite'}")
+        upgrade(eng)
+        yield eng
+        eng.dispose()
+        return
+    reason = _pg_reachable()
+    if reason:
+        message = f"PostgreSQL at {PG_ADMIN_URL} is unreachable ({reason}); PostgreSQL store tests NOT run"
+        if os.environ.get("CI"):
+            pytest.fail(message)  # CI on this machine must exercise PostgreSQL
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = get_engine(PG_ADMIN_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    eng = get_engine(f"{PG_ADMIN_URL}?options=-csearch_path%3D{schema}")
+    try:
+        upgrade(eng)
+        yield eng
+    finally:
+        eng.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

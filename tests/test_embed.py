@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from matcher.embed import CachedEmbedder, EmbeddingCache, Embedder, EmbedderMissing
+from matcher.embed import CachedEmbedder, Embedder, EmbedderMissing, EmbeddingCache
 
 
 def test_vectors_are_unit_float32(embedder):

@@ -1,0 +1,85 @@
+"""Export to what coordinators open: XLSX, or CSV in UTF-8 with BOM (Excel reads it correctly).
+
+Organisation and need sheets use the import headers, so an exported file can be edited and
+imported again (re-import of an unedited export changes nothing).
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from matcher.store.db import session_scope
+from matcher.store.tables import Document, Need, Organization, Suggestion, split_list
+
+KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
+STATUS_JA = {"open": "受付中", "closed": "終了"}
+
+ORG_HEADERS = ["企業ID", "企業名", "種別", "企業名カナ", "所在地", "住所", "従業員数", "資本金", "業種コード",
+               "加工・技術", "主要設備", "認証", "技術紹介", "実績", "企業グループ", "メール", "メール配信", "公開", "架空"]
+NEED_HEADERS = ["案件ID", "企業ID", "件名", "内容", "必要工程", "状態", "架空"]
+SUGGESTION_HEADERS = ["提案ID", "実行ID", "照会種別", "照会ID", "候補種別", "候補ID", "候補名", "順位", "スコア",
+                      "モデル版", "理由", "作成日時"]
+
+
+def _yn(flag: bool) -> str:
+    return "はい" if flag else "いいえ"
+
+
+def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    with session_scope(engine) as s:
+        orgs = s.exec(select(Organization).where(Organization.deleted_at.is_(None)).order_by(Organization.external_id)).all()
+        docs = {(d.owner_id, d.kind): d.text for d in s.exec(select(Document).where(Document.owner_type == "organization"))}
+        ext = {o.id: o.external_id for o in orgs}
+        names = {o.id: o.name for o in orgs}
+        org_rows = [[o.external_id, o.name, KIND_JA[o.kind], o.kana, o.city, o.address, o.employees, o.capital,
+                     ";".join(split_list(o.jsic_codes)), ";".join(split_list(o.processes)), o.equipment,
+                     ";".join(split_list(o.certifications)), docs.get((o.id, "profile"), ""),
+                     docs.get((o.id, "track_record"), ""), o.corporate_group, o.email, _yn(o.email_opt_in),
+                     _yn(o.publish), _yn(o.fictional)] for o in orgs]
+        needs = s.exec(select(Need).order_by(Need.external_id)).all()
+        need_rows = [[n.external_id, ext.get(n.org_id, ""), n.title, n.text, ";".join(split_list(n.required_processes)),
+                      STATUS_JA.get(n.status, n.status), _yn(n.fictional)] for n in needs]
+        sugg = s.exec(select(Suggestion).order_by(Suggestion.id)).all()
+        sugg_rows = [[g.id, g.run_id, g.query_type, g.query_id, g.candidate_type, g.candidate_id,
+                      names.get(g.candidate_id, "") if g.candidate_type == "organization" else "",
+                      g.rank, round(g.score, 6), g.model_version, g.explanation, g.created_at.isoformat()]
+                     for g in sugg]
+    return {"organizations": (ORG_HEADERS, org_rows), "needs": (NEED_HEADERS, need_rows),
+            "suggestions": (SUGGESTION_HEADERS, sugg_rows)}
+
+
+SHEET_JA = {"organizations": "企業", "needs": "案件", "suggestions": "提案"}
+
+
+def export(engine: Engine, out: Path, fmt: Literal["xlsx", "csv"], encoding: str = "utf-8-sig") -> dict[str, Any]:
+    """Write the tables; XLSX: one workbook with a sheet each; CSV: a folder with a file each."""
+    data = tables(engine)
+    written: list[str] = []
+    if fmt == "xlsx":
+        from openpyxl import Workbook
+
+        wb = Workbook()
+        wb.remove(wb.active)
+        for key, (headers, rows) in data.items():
+            ws = wb.create_sheet(SHEET_JA[key])
+            ws.append(headers)
+            for r in rows:
+                ws.append(["" if v is None else v for v in r])
+        out.parent.mkdir(parents=True, exist_ok=True)
+        wb.save(out)
+        written.append(str(out))
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        for key, (headers, rows) in data.items():
+            path = out / f"{key}.csv"
+            with path.open("w", encoding=encoding, newline="", errors="replace") as fh:
+                w = csv.writer(fh)
+                w.writerow(headers)
+                w.writerows([["" if v is None else v for v in r] for r in rows])
+            written.append(str(path))
+    return {"format": fmt, "files": written, "rows": {k: len(v[1]) for k, v in data.items()}}

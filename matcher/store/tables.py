@@ -1,0 +1,225 @@
+"""SQLModel tables: the engine's whole persistent state (see DESIGN.md, data model).
+
+Lists (JSIC codes, processes, certifications) are stored as ``;``-joined text: they are always
+read whole, and a plain column keeps SQLite and PostgreSQL identical. Decisions and the audit
+log are append-only by construction (nothing in the library updates or deletes them).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def join_list(items) -> str:
+    return ";".join(items)
+
+
+def split_list(text: str | None) -> list[str]:
+    return [x for x in (text or "").split(";") if x]
+
+
+ORG_KINDS = ("company", "university", "institute", "support", "buyer")
+
+
+class Organization(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True, max_length=64)
+    kind: str = Field(default="company", max_length=16)
+    name: str = Field(max_length=200)
+    kana: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=100, index=True)
+    address: str | None = Field(default=None, max_length=300)
+    employees: int | None = None
+    capital: int | None = None  # yen
+    jsic_codes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    processes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    equipment: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    certifications: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    corporate_group: str | None = Field(default=None, max_length=100)
+    email: str | None = Field(default=None, max_length=254)
+    email_opt_in: bool = False
+    unsubscribed_at: datetime | None = None
+    publish: bool = True  # consent to appear in the public technology directory
+    fictional: bool = False
+    record_hash: str = Field(default="", max_length=64)
+    source_file: str | None = Field(default=None, max_length=300)
+    source_row: int | None = None
+    deleted_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Document(SQLModel, table=True):
+    """A text the engine searches: an organisation's profile, equipment, processes, a need or a seed."""
+
+    __table_args__ = (UniqueConstraint("owner_type", "owner_id", "kind", name="uq_document_owner_kind"),)
+    id: int | None = Field(default=None, primary_key=True)
+    owner_type: str = Field(max_length=16)  # organization | need | seed
+    owner_id: int = Field(index=True)
+    kind: str = Field(max_length=24)  # profile | processes | equipment | track_record | need | seed
+    title: str | None = Field(default=None, max_length=300)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=64)
+    indexed_hash: str | None = Field(default=None, max_length=64)  # what the indexes hold now
+    source_file: str | None = Field(default=None, max_length=300)
+    source_row: int | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Capability(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("org_id", "code", name="uq_capability_org_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    code: str = Field(max_length=32)
+    source: str = Field(default="declared", max_length=16)  # declared | inferred
+    confidence: float = 1.0
+
+
+class Need(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True, max_length=64)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    title: str = Field(max_length=300)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    required_processes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="open", max_length=16)
+    fictional: bool = False
+    record_hash: str = Field(default="", max_length=64)
+    source_file: str | None = Field(default=None, max_length=300)
+    source_row: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ResearchSeed(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True, max_length=64)
+    org_id: int | None = Field(default=None, foreign_key="organization.id")
+    institution: str | None = Field(default=None, max_length=200)
+    title: str = Field(max_length=400)
+    keywords: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    url: str | None = Field(default=None, max_length=300)
+    source: str | None = Field(default=None, max_length=100)  # e.g. "KAKEN (CC BY 4.0)"
+    fictional: bool = False
+    record_hash: str = Field(default="", max_length=64)
+    source_file: str | None = Field(default=None, max_length=300)
+    source_row: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Suggestion(SQLModel, table=True):
+    __table_args__ = (Index("ix_suggestion_query", "query_type", "query_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, max_length=40)
+    query_type: str = Field(max_length=16)  # need | seed | organization
+    query_id: int
+    candidate_type: str = Field(max_length=16)  # organization | seed
+    candidate_id: int = Field(index=True)
+    kind: str = Field(max_length=16)  # partner | seed | group
+    rank: int
+    score: float
+    model_version: str = Field(max_length=64)
+    features: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Decision(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    suggestion_id: int = Field(foreign_key="suggestion.id", index=True)
+    verdict: str = Field(max_length=8)  # accept | reject | skip
+    reason: str | None = Field(default=None, max_length=32)
+    coordinator: str | None = Field(default=None, max_length=254)
+    decided_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Constraint(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)  # conflict | competitor | same_group | forced_pair | opt_out
+    org_a: int = Field(foreign_key="organization.id", index=True)
+    org_b: int | None = Field(default=None, foreign_key="organization.id")
+    note: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ModelVersion(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    version: str = Field(unique=True, max_length=64)
+    kind: str = Field(max_length=32)
+    path: str = Field(max_length=500)
+    metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    features: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    events_used: int = 0
+    data_from: datetime | None = None
+    data_to: datetime | None = None
+    status: str = Field(default="candidate", max_length=16)  # candidate | active | retired
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    trained_at: datetime = Field(default_factory=utcnow)
+
+
+class ForumEvent(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    held_on: datetime | None = None
+    tables: int = 0
+    seats_per_table: int = 0
+    rounds: int = 1
+
+
+class Participant(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("event_id", "org_id", name="uq_participant_event_org"),)
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="forumevent.id", index=True)
+    org_id: int = Field(foreign_key="organization.id")
+    person: str | None = Field(default=None, max_length=200)
+
+
+class SeatAssignment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="forumevent.id", index=True)
+    participant_id: int = Field(foreign_key="participant.id")
+    round: int
+    table_no: int
+
+
+class EmailMessage(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    org_id: int | None = Field(default=None, foreign_key="organization.id")
+    to_address: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=254)
+    password_hash: str = Field(max_length=300)
+    role: str = Field(max_length=16)  # admin | coordinator | company
+    org_id: int | None = Field(default=None, foreign_key="organization.id")
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str | None = Field(default=None, max_length=254)
+    action: str = Field(max_length=64)
+    target: str | None = Field(default=None, max_length=200)
+    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))

@@ -1,0 +1,69 @@
+"""The console command: exit codes, one JSON object on stdout, a fresh data dir works."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, ROOT
+
+MATCHER = str(Path(sys.executable).parent / "matcher")
+
+
+def run(args, data_dir, check=True):
+    env = {**os.environ, "MATCHER_DATA_DIR": str(data_dir), "HF_HUB_OFFLINE": "1"}
+    env.pop("MATCHER_DATABASE_URL", None)
+    proc = subprocess.run([MATCHER, *args], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def one_json(proc):
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stdout
+    return json.loads(lines[0])
+
+
+def test_db_upgrade_on_a_fresh_data_dir(tmp_path):
+    out = one_json(run(["db", "upgrade", "--json"], tmp_path / "d"))
+    assert out["revision"] == "0001"
+    assert (tmp_path / "d" / "matcher.sqlite").exists()
+
+
+def test_ingest_json_shape_and_exit_codes(tmp_path):
+    good = one_json(run(["ingest", str(FIXTURES / "orgs_small.csv"), "--no-index", "--json"], tmp_path / "d"))
+    assert {k: good[k] for k in ("inserted", "updated", "unchanged", "rejected")} == {
+        "inserted": 3, "updated": 0, "unchanged": 0, "rejected": []}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("企業ID,企業名,従業員数\nX1,,-5\n", encoding="cp932")
+    proc = run(["ingest", str(bad), "--no-index", "--json"], tmp_path / "d", check=False)
+    assert proc.returncode == 1
+    out = one_json(proc)
+    assert {(e["row"], e["field"]) for e in out["rejected"]} == {(2, "name"), (2, "employees")}
+    assert all(set(e) >= {"file", "row", "field", "message"} for e in out["rejected"])
+    assert Path(out["rejects_file"]).exists()
+
+
+def test_ingest_of_an_empty_file_is_a_clear_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    proc = run(["ingest", str(empty), "--kind", "organizations", "--json"], tmp_path / "d", check=False)
+    assert proc.returncode == 2
+    assert "empty" in one_json(proc)["error"]["message"]
+
+
+@pytest.mark.slow
+def test_demo_on_a_fresh_data_dir_then_again_embeds_nothing(tmp_path):
+    data = tmp_path / "fresh"
+    first = one_json(run(["demo", "--json"], data))
+    counts = {Path(r["file"]).name: r["inserted"] for r in first["ingest"]}
+    assert counts["organizations.csv"] >= 170 and counts["needs.csv"] == 40 and counts["seeds.jsonl"] == 1538
+    assert all(not r["rejected"] for r in first["ingest"])
+    assert first["index"]["indexed"] == first["index"]["documents"] > 2000
+    second = one_json(run(["demo", "--json"], data))
+    assert second["index"]["embedded"] == 0 and second["index"]["indexed"] == 0
+    assert all(r["inserted"] == r["updated"] == 0 for r in second["ingest"])
