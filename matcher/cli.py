@@ -27,7 +27,8 @@ db_app = typer.Typer(help="データベース / database", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(db_app, name="db")
 
-out = Console()
+# Piped output has no terminal width; Japanese tables need room, so assume a wide page.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 
@@ -140,6 +141,22 @@ def eval_retrieval_cmd(
     emit(result, as_json, render)
 
 
+@eval_app.command("tagging")
+def eval_tagging_cmd(
+    examples: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="TSV: phrase<TAB>code")],
+    limit: Annotated[int | None, typer.Option(help="only the first N examples")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """業種コード付与の評価 / JSIC tagging top-1/top-5 accuracy beside a name-only baseline."""
+    from matcher.evaluate import eval_tagging
+
+    result = eval_tagging(examples, _embedder(), limit)
+    emit(result, as_json, lambda p: out.print(metrics_table(
+        f"JSIC tagging ({p['n']} phrases)",
+        {"tagger": {"top1": p["top1"], "top5": p["top5"]},
+         p["baseline"]["name"]: {"top1": p["baseline"]["top1"], "top5": p["baseline"]["top5"]}})))
+
+
 @db_app.command("upgrade")
 def db_upgrade_cmd(as_json: JsonOpt = False) -> None:
     """データベースを作成・更新 / create or upgrade the database schema."""
@@ -226,6 +243,93 @@ def export_cmd(
     emit(result, as_json, lambda p: out.print(f"書き出しました: {', '.join(p['files'])} {p['rows']}"))
 
 
+def _context():
+    from matcher.indexing import IndexPaths
+    from matcher.shortlist import load_context
+
+    settings = get_settings()
+    engine = _engine()
+    if not IndexPaths.of(settings).vectors.exists():
+        fail("索引がありません。先に `matcher demo` か `matcher ingest` を実行してください / "
+             "no index yet: run `matcher demo` or `matcher ingest` first")
+    return load_context(engine, settings, _embedder())
+
+
+def render_shortlist(p: dict) -> None:
+    head = p.get("need") or p.get("seed") or p.get("org") or {}
+    title = head.get("title") or head.get("name") or ""
+    req = head.get("required_capabilities")
+    out.print(f"\n[bold]{head.get('external_id', '')} {title}[/bold]" + (f"　必要工程: {'・'.join(req)}" if req else ""))
+    table = Table(show_lines=False)
+    for col in ("順位", "候補", "所在地", "スコア", "理由"):
+        table.add_column(col)
+    for c in p["candidates"]:
+        if "org" in c:
+            name, city = c["org"]["name"], c["org"]["city"] or ""
+        else:
+            name, city = c["seed"]["title"], c["seed"].get("institution") or "KAKEN"
+        table.add_row(str(c["rank"]), name, city, f"{c['score']:.3f}", c["reason"])
+    out.print(table)
+    if p.get("excluded"):
+        out.print(f"除外 {len(p['excluded'])} 件: " + "、".join(f"{e['name']}（{e['reason']}）" for e in p["excluded"][:5]))
+
+
+@app.command("shortlist")
+def shortlist_cmd(
+    need: Annotated[str | None, typer.Option(help="案件ID or id")] = None,
+    seed: Annotated[str | None, typer.Option(help="シーズID or id: companies for a research seed")] = None,
+    org: Annotated[str | None, typer.Option(help="企業ID or id: partners for a company without a need")] = None,
+    all_needs: Annotated[bool, typer.Option("--all-needs", help="every open need, with exposure caps")] = False,
+    kind: Annotated[str, typer.Option(help="partners | seeds | all")] = "partners",
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="candidates per list")] = 10,
+    cap: Annotated[int | None, typer.Option(help="exposure cap per organisation in --all-needs")] = None,
+    store: Annotated[bool, typer.Option("--store/--no-store", help="record the shortlist as suggestions")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """候補リスト / ranked partners and research seeds with reasons."""
+    from matcher import shortlist as sl
+
+    if sum(x is not None for x in (need, seed, org)) + int(all_needs) != 1:
+        fail("--need / --seed / --org / --all-needs のどれか一つを指定してください / give exactly one of them")
+    if kind not in ("partners", "seeds", "all"):
+        fail("--kind は partners / seeds / all / --kind must be partners, seeds or all")
+    ctx = _context()
+    if all_needs:
+        result = sl.shortlist_all_needs(ctx, kind, k, cap, store)  # type: ignore[arg-type]
+
+        def render_all(p: dict) -> None:
+            for one in p["shortlists"]:
+                render_shortlist(one)
+            ex = p["exposure"].get("organization")
+            if ex:
+                out.print(f"\n掲載上限 {p['exposure']['cap']} 件/社: 合計スコア {ex['uncapped_total']} → "
+                          f"{ex['capped_total']}（上限によるスコア減少 {ex['cost']}）")
+
+        emit(result, as_json, render_all)
+        return
+    if need is not None:
+        result = sl.shortlist_need(ctx, need, kind, k, store)  # type: ignore[arg-type]
+    elif seed is not None:
+        result = sl.shortlist_seed(ctx, seed, k, store)
+    else:
+        result = sl.shortlist_org(ctx, org, k, store)
+    emit(result, as_json, render_shortlist)
+
+
+@app.command("whynot")
+def whynot_cmd(
+    need: Annotated[str, typer.Option(help="案件ID or id")],
+    org: Annotated[str, typer.Option(help="企業ID or id")],
+    k: Annotated[int, typer.Option("--k")] = 10,
+    as_json: JsonOpt = False,
+) -> None:
+    """なぜ候補に入らないか / why an organisation is not on a need's shortlist."""
+    from matcher.shortlist import why_not
+
+    result = why_not(_context(), need, org, k)
+    emit(result, as_json, lambda p: out.print(f"{p['name']}: {p['status']} — {p['reason']}"))
+
+
 @app.command("demo")
 def demo_cmd(as_json: JsonOpt = False) -> None:
     """デモ: 同梱データの取り込み・索引作成 / ingest the shipped corpora and build the indexes."""
@@ -240,8 +344,15 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
     with progress_bar("埋め込み・索引 / embedding + indexing", None) as bar:
         report = load_demo(engine, settings, embedder, progress=bar, on_total=bar.set_total)
     payload = report.as_json()
+    from matcher.demo import DEMO_NEEDS
+    from matcher.shortlist import load_context, shortlist_need
+
+    ctx = load_context(engine, settings, embedder)
+    payload["shortlists"] = [shortlist_need(ctx, ref, "all", 5) for ref in DEMO_NEEDS]
     payload["data_dir"] = str(settings.data_dir)
     payload["seconds"] = round(time.perf_counter() - started, 1)
+    payload["next"] = {"serve": "matcher serve --host 127.0.0.1 --port 8000",
+                       "shortlist": "matcher shortlist --need HN001"}
 
     def render(p: dict) -> None:
         table = Table(title="取り込み / ingest")
@@ -252,8 +363,13 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
                           str(len(r["rejected"])))
         out.print(table)
         ix = p["index"]
-        out.print(f"文書 {ix['documents']} 件、索引更新 {ix['indexed']} 件、新たに埋め込み {ix['embedded']} 件"
+        for one in p["shortlists"]:
+            render_shortlist(one)
+        out.print(f"\n文書 {ix['documents']} 件、索引更新 {ix['indexed']} 件、新たに埋め込み {ix['embedded']} 件"
                   f"（{p['seconds']} 秒）。データ: {p['data_dir']}")
+        out.print("次の操作: 候補リスト `matcher shortlist --need HN001`、全案件の一括提案 "
+                  "`matcher shortlist --all-needs`、Web サービスの起動 `matcher serve --host 127.0.0.1 --port 8000`"
+                  "（ブラウザで http://127.0.0.1:8000/ を開く）")
 
     emit(payload, as_json, render)
 

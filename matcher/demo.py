@@ -18,6 +18,8 @@ from matcher.indexing import SyncReport, sync_indexes
 from matcher.ingest import Kind
 
 KAKEN_DEFAULTS = {"source": "KAKEN (CC BY 4.0, NII)"}
+# Three needs the demo prints: a multi-process order, a research-heavy need, an electronics need.
+DEMO_NEEDS = ("HN001", "HN011", "HN006")
 
 
 def demo_files(settings: Settings) -> list[tuple[str, Kind, dict[str, Any] | None]]:

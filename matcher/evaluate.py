@@ -133,3 +133,33 @@ def eval_retrieval(corpus_path: Path, queries_path: Path, embedder, limit: int |
     out = {name: ranking_metrics(r) for name, r in ranks.items()}
     out.update({"n_queries": len(queries), "n_corpus": len(corpus), "model": embedder.model_id})
     return out
+
+
+def read_tsv_examples(path: Path) -> list[tuple[str, str]]:
+    out = []
+    with Path(path).open(encoding="utf-8-sig") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            parts = line.rstrip("\n").split("\t")
+            if line_no == 1 and parts[0] == "phrase":
+                continue
+            if len(parts) != 2:
+                raise ValueError(f"{path}: line {line_no}: expected phrase<TAB>code")
+            out.append((parts[0], parts[1]))
+    return out
+
+
+def eval_tagging(path: Path, embedder, limit: int | None = None) -> dict:
+    """Top-1/top-5 accuracy of the JSIC tagger beside a name-only TF-IDF baseline."""
+    from matcher.taxonomy import JsicTagger, name_only_baseline
+
+    examples = read_tsv_examples(path)[:limit] if limit else read_tsv_examples(path)
+    phrases, gold = [p for p, _ in examples], [c for _, c in examples]
+    tagger = JsicTagger(embedder).fit()
+    ours = tagger.top_k(phrases, 5)
+    base = name_only_baseline(phrases, 5)
+
+    def acc(pred: list[list[str]], k: int) -> float:
+        return round(sum(g in p[:k] for g, p in zip(gold, pred, strict=True)) / max(len(gold), 1), 4)
+
+    return {"n": len(gold), "top1": acc(ours, 1), "top5": acc(ours, 5),
+            "baseline": {"name": "tfidf-char-names", "top1": acc(base, 1), "top5": acc(base, 5)}}

@@ -227,6 +227,7 @@ class BM25Index:
         self._docs: dict[int, list[str]] = {}
         self._model = None
         self._order = np.zeros(0, dtype=np.int64)
+        self._position: dict[int, int] = {}
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -268,25 +269,48 @@ class BM25Index:
         corpus = [self._docs[int(i)] or [""] for i in self._order]
         model.index(corpus, show_progress=False)
         self._model = model
+        self._position = {int(i): p for p, i in enumerate(self._order)}
 
-    def scores(self, query: Sequence[str]) -> dict[int, float]:
-        """Non-zero BM25 scores of every document for one lemma query."""
+    def score_array(self, query: Sequence[str]) -> np.ndarray:
+        """BM25 score of every document (aligned with ``ordered_ids``) for one lemma query."""
         if not self._docs:
-            return {}
+            return np.zeros(0, dtype=np.float32)
         self._ensure()
         vocab = self._model.vocab_dict
         terms = [t for t in query if t in vocab]
         if not terms:
-            return {}
-        raw = self._model.get_scores(terms)
+            return np.zeros(len(self._order), dtype=np.float32)
+        return np.asarray(self._model.get_scores(terms), dtype=np.float32)
+
+    @property
+    def ordered_ids(self) -> np.ndarray:
+        self._ensure()
+        return self._order
+
+    def position(self, id_: int) -> int | None:
+        self._ensure()
+        return self._position.get(int(id_))
+
+    def scores(self, query: Sequence[str]) -> dict[int, float]:
+        """Non-zero BM25 scores of every document for one lemma query."""
+        raw = self.score_array(query)
         nz = np.nonzero(raw)[0]
         return {int(self._order[p]): float(raw[p]) for p in nz}
 
+    def top_from(self, raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, ids) of a score array, zero scores dropped, ties broken by id."""
+        if raw.size == 0 or k <= 0:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        k = min(k, raw.size)
+        part = np.argpartition(-raw, k - 1)[:k] if k < raw.size else np.arange(raw.size)
+        part = part[raw[part] > 0]
+        order = np.lexsort((self._order[part], -raw[part]))
+        sel = part[order]
+        return raw[sel].astype(np.float32), self._order[sel].astype(np.int64)
+
     def search(self, query: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) for one lemma query; ties broken by id."""
-        hits = sorted(self.scores(query).items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-        return (np.array([s for _, s in hits], dtype=np.float32),
-                np.array([i for i, _ in hits], dtype=np.int64))
+        return self.top_from(self.score_array(query), k)
 
     def save(self, path: Path) -> None:
         payload = {"format": FORMAT_VERSION, "k1": self.k1, "b": self.b,

@@ -84,3 +84,26 @@ def engine(request, tmp_path):
         eng.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture(scope="session")
+def demo_ctx(tmp_path_factory, embedder):
+    """The fictional demo organisations, needs and seeds (no KAKEN, to stay quick), indexed once."""
+    from matcher.catalog import import_file
+    from matcher.config import Settings
+    from matcher.embed import CachedEmbedder, EmbeddingCache
+    from matcher.indexing import sync_indexes
+    from matcher.shortlist import load_context
+    from matcher.store.db import get_engine, upgrade
+
+    data = tmp_path_factory.mktemp("demo_ctx")
+    settings = Settings(data_dir=data)
+    settings.ensure_dirs()
+    engine = get_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    for name, kind in (("organizations", "organizations"), ("needs", "needs"), ("seeds", "seeds")):
+        report = import_file(engine, CORPORA / "demo" / f"{name}.csv", kind)
+        assert not report.rejected, report.rejected[:3]
+    cached = CachedEmbedder(embedder, EmbeddingCache(data / "cache.sqlite"))
+    sync_indexes(engine, settings, cached)
+    return load_context(engine, settings, cached)

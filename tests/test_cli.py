@@ -64,6 +64,22 @@ def test_demo_on_a_fresh_data_dir_then_again_embeds_nothing(tmp_path):
     assert counts["organizations.csv"] >= 170 and counts["needs.csv"] == 40 and counts["seeds.jsonl"] == 1538
     assert all(not r["rejected"] for r in first["ingest"])
     assert first["index"]["indexed"] == first["index"]["documents"] > 2000
+    assert [s["need"]["external_id"] for s in first["shortlists"]] == ["HN001", "HN011", "HN006"]
+    assert all(len(s["candidates"]) == 10 for s in first["shortlists"])  # 5 partners + 5 seeds each
     second = one_json(run(["demo", "--json"], data))
     assert second["index"]["embedded"] == 0 and second["index"]["indexed"] == 0
     assert all(r["inserted"] == r["updated"] == 0 for r in second["ingest"])
+
+    # The installation the demo leaves works for the later commands.
+    need = one_json(run(["shortlist", "--need", "HN004", "--kind", "all", "--k", "3", "--json"], data))
+    assert len(need["candidates"]) == 6 and all(c["suggestion_id"] for c in need["candidates"])
+    kaken = [c for c in need["candidates"] if "seed" in c and c["seed"]["url"]]
+    assert all(c["seed"]["url"].startswith("https://kaken.nii.ac.jp/") for c in kaken)
+    seed = one_json(run(["shortlist", "--seed", "19H00734", "--k", "3", "--json"], data))
+    assert seed["seed"]["external_id"] == "19H00734" and len(seed["candidates"]) == 3
+    org = one_json(run(["shortlist", "--org", "HC0002", "--k", "3", "--json"], data))
+    assert len(org["candidates"]) == 3
+    batch = one_json(run(["shortlist", "--all-needs", "--k", "3", "--json"], data))
+    assert len(batch["shortlists"]) == 40 and batch["exposure"]["cap"] >= 2
+    why = one_json(run(["whynot", "--need", "HN004", "--org", need["need"]["org_id"].__str__(), "--json"], data))
+    assert why["status"] == "excluded" and why["reason_code"] == "self"

@@ -1,0 +1,130 @@
+"""Named features of one (query, candidate) edge of the scored graph.
+
+Raw, monotone signals (similarities, coverage, certifications held, log size, distance class,
+past decisions) so that a learned ranker can pick up preferences such as "same city" or
+"ISO9001" directly; the cold-start scorer combines the same features with fixed weights.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from matcher.retrieve import Candidate
+
+FEATURES: tuple[str, ...] = (
+    "dense_max", "dense_mean", "dense_scaled", "bm25", "bm25_norm", "rrf", "dense_rank_inv", "bm25_rank_inv",
+    "coverage", "n_covered", "n_required", "cert_count", "iso9001", "cert_match",
+    "log_employees", "employees_known", "same_city", "neighbour", "tama", "elsewhere",
+    "past_accepts", "past_rejects", "pair_accepts", "pair_rejects", "freshness",
+)
+
+# Hino's neighbouring cities, and the Tama area (多摩地域) for the wider distance class.
+NEIGHBOURS: dict[str, set[str]] = {
+    "日野市": {"八王子市", "立川市", "昭島市", "国立市", "府中市", "多摩市"},
+}
+TAMA = {
+    "八王子市", "立川市", "武蔵野市", "三鷹市", "青梅市", "府中市", "昭島市", "調布市", "町田市", "小金井市",
+    "小平市", "日野市", "東村山市", "国分寺市", "国立市", "福生市", "狛江市", "東大和市", "清瀬市",
+    "東久留米市", "武蔵村山市", "多摩市", "稲城市", "羽村市", "あきる野市", "西東京市", "瑞穂町",
+    "日の出町", "檜原村", "奥多摩町",
+}
+HOME_CITY = "日野市"
+CERT_PATTERN = re.compile(r"ISO\s?\d{4,5}|JIS\s?Q\s?\d{4}|IATF\s?16949|エコアクション21", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Party:
+    """Either side of an edge: an organisation, a research seed or a need."""
+
+    type: str
+    id: int
+    name: str = ""
+    text: str = ""
+    org_id: int | None = None
+    city: str | None = None
+    employees: int | None = None
+    certifications: tuple[str, ...] = ()
+    processes: tuple[str, ...] = ()  # process codes (taxonomy.PROCESSES)
+    required: tuple[str, ...] = ()  # for needs: required process codes
+    updated_at: datetime | None = None
+
+
+@dataclass
+class History:
+    """Past coordinator decisions, counted per candidate and per (requester, candidate) pair."""
+
+    accepts: dict[int, int] = field(default_factory=dict)
+    rejects: dict[int, int] = field(default_factory=dict)
+    pair_accepts: dict[tuple[int, int], int] = field(default_factory=dict)
+    pair_rejects: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+def distance_class(a: str | None, b: str | None) -> str:
+    a = a or HOME_CITY
+    if not b:
+        return "elsewhere"
+    if a == b:
+        return "same_city"
+    if b in NEIGHBOURS.get(a, set()) or a in NEIGHBOURS.get(b, set()):
+        return "neighbour"
+    if a in TAMA and b in TAMA:
+        return "tama"
+    return "elsewhere"
+
+
+def _norm_cert(c: str) -> str:
+    return re.sub(r"\s+", "", c).upper()
+
+
+def certs_wanted(text: str) -> set[str]:
+    return {_norm_cert(m) for m in CERT_PATTERN.findall(text)}
+
+
+def edge_features(query: Party, cand: Party, hit: Candidate, history: History, bm25_top: float,
+                  now: datetime | None = None) -> dict[str, float]:
+    now = now or datetime.now(UTC)
+    held = {_norm_cert(c) for c in cand.certifications}
+    wanted = certs_wanted(query.text)
+    covered = [p for p in query.required if p in cand.processes]
+    dist = distance_class(query.city, cand.city)
+    updated = cand.updated_at
+    if updated is not None and updated.tzinfo is None:
+        updated = updated.replace(tzinfo=UTC)
+    age_days = (now - updated).days if updated else 365.0
+    key = (query.org_id or -1, cand.id)
+    f = {
+        "dense_max": hit.dense_max,
+        "dense_mean": hit.dense_mean,
+        # e5 cosines crowd into 0.7–0.95; stretch that band to 0–1 so it weighs like coverage.
+        "dense_scaled": min(1.0, max(0.0, (hit.dense_max - 0.70) / 0.25)),
+        "bm25": hit.bm25_max,
+        "bm25_norm": hit.bm25_max / bm25_top if bm25_top > 0 else 0.0,
+        "rrf": hit.rrf,
+        "dense_rank_inv": 1.0 / hit.dense_rank if hit.dense_rank else 0.0,
+        "bm25_rank_inv": 1.0 / hit.bm25_rank if hit.bm25_rank else 0.0,
+        "coverage": len(covered) / len(query.required) if query.required else 0.0,
+        "n_covered": float(len(covered)),
+        "n_required": float(len(query.required)),
+        "cert_count": float(len(held)),
+        "iso9001": 1.0 if "ISO9001" in held else 0.0,
+        "cert_match": len(wanted & held) / len(wanted) if wanted else 0.0,
+        "log_employees": math.log1p(cand.employees) if cand.employees else 0.0,
+        "employees_known": 1.0 if cand.employees is not None else 0.0,
+        "same_city": 1.0 if dist == "same_city" else 0.0,
+        "neighbour": 1.0 if dist == "neighbour" else 0.0,
+        "tama": 1.0 if dist == "tama" else 0.0,
+        "elsewhere": 1.0 if dist == "elsewhere" else 0.0,
+        "past_accepts": float(history.accepts.get(cand.id, 0)),
+        "past_rejects": float(history.rejects.get(cand.id, 0)),
+        "pair_accepts": float(history.pair_accepts.get(key, 0)),
+        "pair_rejects": float(history.pair_rejects.get(key, 0)),
+        "freshness": math.exp(-max(age_days, 0) / 365.0),
+    }
+    return {name: round(float(f[name]), 6) for name in FEATURES}
+
+
+def covered_processes(query: Party, cand: Party) -> list[str]:
+    return [p for p in query.required if p in cand.processes]

@@ -1,0 +1,138 @@
+import copy
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import select
+
+from matcher.constraints import ConstraintSet
+from matcher.shortlist import (
+    find_need,
+    need_party,
+    query_vector,
+    rank_candidates,
+    shortlist_all_needs,
+    shortlist_need,
+    shortlist_org,
+    shortlist_seed,
+    why_not,
+)
+from matcher.store.db import session_scope
+from matcher.store.tables import Suggestion
+
+
+def ids(result):
+    return [(c["org"]["id"] if "org" in c else c["seed"]["id"], c["score"]) for c in result["candidates"]]
+
+
+def test_same_input_gives_the_same_shortlist(demo_ctx):
+    a = shortlist_need(demo_ctx, "HN001", "all", 10, store=False)
+    b = shortlist_need(demo_ctx, "HN001", "all", 10, store=False)
+    assert ids(a) == ids(b) and len(a["candidates"]) == 20
+
+
+def test_json_shape_has_the_agreed_keys(demo_ctx):
+    out = shortlist_need(demo_ctx, "HN004", "partners", 5, store=False)
+    assert set(out["need"]) >= {"id", "org_id", "title", "required_capabilities"}
+    assert out["need"]["required_capabilities"] == ["切削", "熱処理", "研削", "検査"]
+    c = out["candidates"][0]
+    assert set(c) >= {"suggestion_id", "rank", "score", "org", "covered_capabilities", "features", "reason"}
+    assert set(c["org"]) >= {"id", "external_id", "name", "kind", "city", "employees", "certifications", "capabilities"}
+    assert [x["rank"] for x in out["candidates"]] == [1, 2, 3, 4, 5]
+    scores = [x["score"] for x in out["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_top_partners_cover_most_required_processes(demo_ctx):
+    out = shortlist_need(demo_ctx, "HN005", "partners", 5, store=False)  # 板金・溶接・塗装
+    coverage = [c["features"]["coverage"] for c in out["candidates"]]
+    assert min(coverage) >= 2 / 3
+    assert "必要工程 3 件中" in out["candidates"][0]["reason"]
+
+
+def test_requester_is_never_its_own_partner(demo_ctx):
+    need = find_need(demo_ctx, "HN001")
+    out = shortlist_need(demo_ctx, "HN001", "partners", 50, store=False)
+    assert need.org_id not in [c["org"]["id"] for c in out["candidates"]]
+    assert any(e["reason_code"] == "self" for e in out["excluded"]) or need.org_id not in demo_ctx.org_parties
+
+
+def test_explanations_name_only_terms_that_occur_in_both_texts(demo_ctx):
+    for ref in ("HN001", "HN011", "HN020"):
+        out = shortlist_need(demo_ctx, ref, "all", 10, store=False)
+        query_text = need_party(demo_ctx, find_need(demo_ctx, ref)).text
+        for c in out["candidates"]:
+            cand_id = c["org"]["id"] if "org" in c else c["seed"]["id"]
+            owner = "organization" if "org" in c else "seed"
+            cand_text = "\n".join(demo_ctx.doc_text[d] for d in demo_ctx.retriever.docs_of(owner, cand_id))
+            for term in c["matched_terms"]:
+                assert term in query_text and term in cand_text, (ref, term)
+            for proc in c["covered_capabilities"]:
+                assert proc in need_party(demo_ctx, find_need(demo_ctx, ref)).required
+
+
+def test_shortlists_are_stored_with_rank_version_and_features(demo_ctx):
+    out = shortlist_need(demo_ctx, "HN002", "partners", 3, store=True)
+    with session_scope(demo_ctx.engine) as s:
+        rows = s.exec(select(Suggestion).where(Suggestion.id.in_([c["suggestion_id"] for c in out["candidates"]]))).all()
+    assert sorted(r.rank for r in rows) == [1, 2, 3]
+    assert all(r.model_version == "cold-start-v1" and '"coverage"' in r.features for r in rows)
+
+
+def test_reverse_directions_seed_to_companies_and_company_to_partners(demo_ctx):
+    seed = shortlist_seed(demo_ctx, "HS-001", 5, store=False)  # 難削材の切削
+    assert all("切削" in c["org"]["capabilities"] for c in seed["candidates"][:3])
+    org = shortlist_org(demo_ctx, "HC0001", 5, store=False)
+    assert all(c["org"]["external_id"] != "HC0001" for c in org["candidates"])
+
+
+def test_why_not_explains_the_requester_and_a_ranked_company(demo_ctx):
+    need = find_need(demo_ctx, "HN001")
+    requester = demo_ctx.orgs[need.org_id].external_id
+    assert why_not(demo_ctx, "HN001", requester)["reason_code"] == "self"
+    listed = shortlist_need(demo_ctx, "HN001", "partners", 10, store=False)["candidates"][0]["org"]["external_id"]
+    assert why_not(demo_ctx, "HN001", listed)["status"] == "shortlisted"
+
+
+def test_batch_respects_the_exposure_cap_and_reports_its_cost(demo_ctx):
+    out = shortlist_all_needs(demo_ctx, "partners", 5, cap=3, store=False)
+    seen: dict[int, int] = {}
+    for one in out["shortlists"]:
+        for c in one["candidates"]:
+            seen[c["org"]["id"]] = seen.get(c["org"]["id"], 0) + 1
+    assert max(seen.values()) <= 3
+    assert all(len(one["candidates"]) == 5 for one in out["shortlists"])
+    ex = out["exposure"]["organization"]
+    assert ex["cost"] >= 0 and ex["capped_total"] <= ex["uncapped_total"]
+
+
+org_ids = st.integers(min_value=1, max_value=181)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conflicts=st.lists(st.tuples(org_ids, org_ids), max_size=40),
+       competitors=st.lists(st.tuples(org_ids, org_ids), max_size=20),
+       opted_out=st.sets(org_ids, max_size=30),
+       groups=st.dictionaries(org_ids, st.sampled_from(["G1", "G2", "G3"]), max_size=40))
+def test_constraints_are_never_violated(demo_ctx, conflicts, competitors, opted_out, groups):
+    ctx = copy.copy(demo_ctx)
+    ctx.constraints = ConstraintSet(groups=groups, conflicts={frozenset(p) for p in conflicts},
+                                    competitors={frozenset(p) for p in competitors}, opted_out=opted_out)
+    for ref in ("HN001", "HN006"):
+        query = need_party(ctx, find_need(ctx, ref))
+        ranked = rank_candidates(ctx, query, "organization", _qvec(ctx, ref))
+        for s in ranked.scored:
+            c, r = s.party.id, query.org_id
+            assert c != r and c not in opted_out
+            assert frozenset((r, c)) not in ctx.constraints.conflicts | ctx.constraints.competitors
+            assert not (groups.get(r) and groups.get(r) == groups.get(c))
+        assert {p.id for p, _ in ranked.excluded}.isdisjoint({s.party.id for s in ranked.scored})
+
+
+_QVEC: dict[str, np.ndarray] = {}
+
+
+def _qvec(ctx, ref):
+    if ref not in _QVEC:
+        _QVEC[ref] = query_vector(ctx, need_party(ctx, find_need(ctx, ref)))
+    return _QVEC[ref]
