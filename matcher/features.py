@@ -17,7 +17,7 @@ from matcher.retrieve import Candidate
 FEATURES: tuple[str, ...] = (
     "dense_max", "dense_mean", "dense_scaled", "bm25", "bm25_norm", "rrf", "dense_rank_inv", "bm25_rank_inv",
     "coverage", "n_covered", "n_required", "cert_count", "iso9001", "cert_match",
-    "log_employees", "employees_known", "same_city", "neighbour", "tama", "elsewhere",
+    "log_employees", "employees_known", "small_business", "sme", "same_city", "neighbour", "tama", "elsewhere",
     "past_accepts", "past_rejects", "pair_accepts", "pair_rejects", "freshness",
 )
 
@@ -113,6 +113,9 @@ def edge_features(query: Party, cand: Party, hit: Candidate, history: History, b
         "cert_match": len(wanted & held) / len(wanted) if wanted else 0.0,
         "log_employees": math.log1p(cand.employees) if cand.employees else 0.0,
         "employees_known": 1.0 if cand.employees is not None else 0.0,
+        # The legal size classes for manufacturing (中小企業基本法): 小規模 ≤ 20, 中小 ≤ 300 employees.
+        "small_business": 1.0 if cand.employees is not None and cand.employees <= 20 else 0.0,
+        "sme": 1.0 if cand.employees is not None and cand.employees <= 300 else 0.0,
         "same_city": 1.0 if dist == "same_city" else 0.0,
         "neighbour": 1.0 if dist == "neighbour" else 0.0,
         "tama": 1.0 if dist == "tama" else 0.0,

@@ -153,17 +153,37 @@ def _header_key(h: Any) -> str:
 
 def map_headers(file: str, kind: Kind, headers: list[Any]) -> dict[int, str]:
     """Column index → canonical field; a missing required column is a file-level error."""
-    lookup = {_header_key(alias): name for name, aliases in HEADERS[kind].items() for alias in aliases}
+    return map_columns(file, HEADERS[kind], REQUIRED[kind], headers)
+
+
+def map_columns(file: str, spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                headers: list[Any]) -> dict[int, str]:
+    lookup = {_header_key(alias): name for name, aliases in spec.items() for alias in aliases}
     mapping: dict[int, str] = {}
     for i, h in enumerate(headers):
         name = lookup.get(_header_key(h))
         if name and name not in mapping.values():
             mapping[i] = name
-    missing = [f for f in REQUIRED[kind] if f not in mapping.values()]
+    missing = [f for f in required if f not in mapping.values()]
     if missing:
-        wanted = ", ".join(f"{HEADERS[kind][f][0]} ({f})" for f in missing)
+        wanted = ", ".join(f"{spec[f][0]} ({f})" for f in missing)
         raise IngestFileError(file, f"必須の列がありません: {wanted}", f"required column(s) missing: {wanted}")
     return mapping
+
+
+def read_raw_table(path: Path, spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                   sheet: str | None = None) -> list[RawRow]:
+    """Rows of any CSV/XLSX with a header (same detection and errors as imports), by ``spec``."""
+    file = str(path)
+    data = _read_bytes(path)
+    fmt = detect_format(data)
+    if fmt == "xlsx":
+        table = _xlsx_table(file, data, sheet)
+    elif fmt == "csv":
+        table = _csv_table(file, decode_text(file, data)[0])
+    else:
+        raise IngestFileError(file, "CSV か Excel (.xlsx) を指定してください", "expected CSV or XLSX")
+    return _rows_with_mapping(table, map_columns(file, spec, required, table[0][1]))
 
 
 # -- bytes → rows --------------------------------------------------------------------------------
@@ -216,16 +236,8 @@ def _cell(v: Any) -> Any:
 def read_rows(path: Path, kind: Kind, sheet: str | None = None) -> tuple[list[RawRow], str, str]:
     """Rows of a file with canonical field names; (rows, format, encoding)."""
     file = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as exc:
-        raise IngestFileError(file, f"ファイルを読めません: {exc.strerror}", f"cannot read file: {exc.strerror}") from exc
-    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise IngestFileError(file, "ファイルが空です", "file is empty")
+    data = _read_bytes(path)
     fmt = detect_format(data)
-    if fmt == "xls":
-        raise IngestFileError(file, "旧形式の Excel (.xls) には対応していません。.xlsx で保存してください",
-                              "legacy .xls is not supported; save as .xlsx")
     if fmt == "xlsx":
         return _read_xlsx(file, data, kind, sheet), fmt, "xlsx"
     text, encoding = decode_text(file, data)
@@ -235,8 +247,11 @@ def read_rows(path: Path, kind: Kind, sheet: str | None = None) -> tuple[list[Ra
 
 
 def _rows_from_table(file: str, kind: Kind, table: list[tuple[int, list[Any]]]) -> list[RawRow]:
-    header_row, headers = table[0]
-    mapping = map_headers(file, kind, headers)
+    return _rows_with_mapping(table, map_headers(file, kind, table[0][1]))
+
+
+def _rows_with_mapping(table: list[tuple[int, list[Any]]], mapping: dict[int, str]) -> list[RawRow]:
+    headers = table[0][1]
     rows = []
     for row_no, cells in table[1:]:
         if all(c is None or str(c).strip() == "" for c in cells):
@@ -247,7 +262,25 @@ def _rows_from_table(file: str, kind: Kind, table: list[tuple[int, list[Any]]]) 
     return rows
 
 
+def _read_bytes(path: Path) -> bytes:
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise IngestFileError(file, f"ファイルを読めません: {exc.strerror}", f"cannot read file: {exc.strerror}") from exc
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise IngestFileError(file, "ファイルが空です", "file is empty")
+    if detect_format(data) == "xls":
+        raise IngestFileError(file, "旧形式の Excel (.xls) には対応していません。.xlsx で保存してください",
+                              "legacy .xls is not supported; save as .xlsx")
+    return data
+
+
 def _read_csv(file: str, text: str, kind: Kind) -> list[RawRow]:
+    return _rows_from_table(file, kind, _csv_table(file, text))
+
+
+def _csv_table(file: str, text: str) -> list[tuple[int, list[Any]]]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -261,10 +294,14 @@ def _read_csv(file: str, text: str, kind: Kind) -> list[RawRow]:
     if not table:
         raise IngestFileError(file, "ファイルが空です", "file is empty")
     # csv line_num counts physical lines; a spreadsheet counts records. Report records.
-    return _rows_from_table(file, kind, [(i + 1, cells) for i, (_, cells) in enumerate(table)])
+    return [(i + 1, cells) for i, (_, cells) in enumerate(table)]
 
 
 def _read_xlsx(file: str, data: bytes, kind: Kind, sheet: str | None) -> list[RawRow]:
+    return _rows_from_table(file, kind, _xlsx_table(file, data, sheet))
+
+
+def _xlsx_table(file: str, data: bytes, sheet: str | None) -> list[tuple[int, list[Any]]]:
     import zipfile
 
     from openpyxl import load_workbook
@@ -286,7 +323,7 @@ def _read_xlsx(file: str, data: bytes, kind: Kind, sheet: str | None) -> list[Ra
         table.pop(0)
     if not table:
         raise IngestFileError(file, "シートが空です", "the sheet is empty")
-    return _rows_from_table(file, kind, table)
+    return table
 
 
 def _read_json(file: str, text: str, kind: Kind, fmt: str) -> list[RawRow]:

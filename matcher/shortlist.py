@@ -105,8 +105,12 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer=None) -> M
             target = cs.competitors if c.kind == "competitor" else cs.conflicts
             target.add(frozenset((c.org_a, c.org_b)))
     history = _history(decisions, needs)
+    if scorer is None:
+        from matcher.training import active_scorer
+
+        scorer = active_scorer(engine)  # a reloaded service ranks with the active version
     return MatchContext(settings, engine, embedder, Retriever(vectors, bm25, meta), orgs, org_parties, seeds,
-                        seed_parties, needs, doc_text, cs, history, scorer or ColdStartScorer().fit())
+                        seed_parties, needs, doc_text, cs, history, scorer)
 
 
 def _history(rows, needs: dict[int, Need]) -> History:

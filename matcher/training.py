@@ -1,0 +1,305 @@
+"""Decisions → training set → new ranker version → evaluation → promotion gate.
+
+Position bias: coordinators read shortlists from the top, so a rejection at rank 9 means less
+than one at rank 1 and many low-ranked suggestions are never judged at all. The examination
+propensity of each rank is estimated from the logs (share of suggestions shown at that rank that
+received any decision, relative to rank 1) and labelled examples are weighted by its inverse
+(Joachims, Swaminathan & Schnabel, WSDM 2017), clipped so no single example dominates.
+
+Gate: the candidate is compared with the active version on a time-split hold-out (the newest
+20 % of decisions, never seen in training) and promoted only if its nDCG@10 is not lower and its
+AUC not lower by more than 0.01; otherwise it stays a candidate, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from matcher.config import Settings
+from matcher.decisions import latest_decisions
+from matcher.evaluate import ndcg_at
+from matcher.features import FEATURES
+from matcher.rank import BlendedRanker, ColdStartScorer, LearnedRanker, blend_weight, feature_matrix
+from matcher.store.db import session_scope
+from matcher.store.tables import AuditLog, ModelVersion, Suggestion
+
+MIN_DECISIONS = 30  # below this the cold-start scorer ranks alone
+FULL_DECISIONS = 300  # from here on the learned ranker ranks alone
+HOLDOUT_SHARE = 0.2
+MAX_IPS_WEIGHT = 10.0
+AUC_TOLERANCE = 0.01
+COLD_START = "cold-start-v1"
+
+
+@dataclass
+class TrainingSet:
+    X: np.ndarray
+    y: np.ndarray
+    weight: np.ndarray
+    groups: np.ndarray  # one id per (run, query): the list the coordinator looked at
+    ranks: np.ndarray
+    decided_at: list[datetime]
+    propensity: dict[int, float]
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> TrainingSet:
+        return TrainingSet(self.X[idx], self.y[idx], self.weight[idx], self.groups[idx], self.ranks[idx],
+                           [self.decided_at[i] for i in idx], self.propensity)
+
+
+def _aware(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def estimate_propensity(shown_ranks: list[int], decided_ranks: list[int]) -> dict[int, float]:
+    """Examination propensity per rank: decided share at rank r / decided share at rank 1."""
+    shown = np.bincount(shown_ranks) if shown_ranks else np.zeros(1)
+    decided = np.bincount(decided_ranks, minlength=len(shown)) if decided_ranks else np.zeros(len(shown))
+    rates = {r: decided[r] / shown[r] for r in range(1, len(shown)) if shown[r] > 0}
+    top = rates.get(1) or max(rates.values(), default=1.0) or 1.0
+    out, floor = {}, 1.0
+    for r in sorted(rates):
+        # Examination cannot rise further down the list: keep the running minimum.
+        floor = min(floor, max(rates[r] / top, 1.0 / MAX_IPS_WEIGHT))
+        out[r] = floor
+    return out
+
+
+def build_training_set(engine: Engine) -> TrainingSet:
+    latest = latest_decisions(engine)
+    with session_scope(engine) as s:
+        shown = s.exec(select(Suggestion.id, Suggestion.rank, Suggestion.run_id, Suggestion.query_type,
+                              Suggestion.query_id, Suggestion.features)).all()
+    by_id = {row[0]: row for row in shown}
+    decided = [(d, by_id[d.suggestion_id]) for d in latest.values() if d.suggestion_id in by_id]
+    propensity = estimate_propensity([r[1] for r in shown], [row[1] for _, row in decided])
+    labelled = sorted(((d, row) for d, row in decided if d.verdict in ("accept", "reject")),
+                      key=lambda dr: (_aware(dr[0].decided_at), dr[0].id))
+    group_ids: dict[tuple, int] = {}
+    rows, y, w, groups, ranks, times = [], [], [], [], [], []
+    for d, row in labelled:
+        rows.append(json.loads(row[5] or "{}"))
+        y.append(1 if d.verdict == "accept" else 0)
+        w.append(1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT))
+        groups.append(group_ids.setdefault((row[2], row[3], row[4]), len(group_ids)))
+        ranks.append(row[1])
+        times.append(_aware(d.decided_at))
+    return TrainingSet(feature_matrix(rows, FEATURES), np.array(y, dtype=np.int64), np.array(w),
+                       np.array(groups, dtype=np.int64), np.array(ranks, dtype=np.int64), times, propensity)
+
+
+def time_split(ts: TrainingSet, share: float = HOLDOUT_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of (train, hold-out): the newest ``share`` of decisions is held out."""
+    n = len(ts)
+    cut = max(1, int(round(n * (1 - share)))) if n > 1 else n
+    return np.arange(cut), np.arange(cut, n)
+
+
+def evaluate_scores(scores: np.ndarray, ts: TrainingSet) -> dict[str, float]:
+    """nDCG@10 per list (relevance = accepted) averaged over lists with an accept, and AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    ndcgs = []
+    for g in np.unique(ts.groups):
+        idx = np.flatnonzero(ts.groups == g)
+        if ts.y[idx].sum() == 0:
+            continue
+        order = idx[np.lexsort((idx, -scores[idx]))]
+        found = [r for r, i in enumerate(order, start=1) if ts.y[i] == 1]
+        ndcgs.append(ndcg_at(found, int(ts.y[idx].sum()), 10))
+    auc = float(roc_auc_score(ts.y, scores)) if len(set(ts.y.tolist())) == 2 else float("nan")
+    return {"ndcg@10": round(float(np.mean(ndcgs)), 4) if ndcgs else float("nan"), "auc": round(auc, 4),
+            "n": len(ts), "lists": len(ndcgs)}
+
+
+# -- versions --------------------------------------------------------------------------------------
+def versions_dir(settings: Settings) -> Path:
+    return settings.data_dir / "models" / "rankers"
+
+
+def load_version(mv: ModelVersion):
+    """A stored version as a scorer. Only JSON from the installation's own directory is read."""
+    cfg = json.loads((Path(mv.path) / "version.json").read_text())
+    return BlendedRanker(LearnedRanker.load(Path(mv.path)), cfg["alpha"], mv.version)
+
+
+def active_version(engine: Engine) -> ModelVersion | None:
+    with session_scope(engine) as s:
+        return s.exec(select(ModelVersion).where(ModelVersion.status == "active")).first()
+
+
+def active_scorer(engine: Engine):
+    mv = active_version(engine)
+    return load_version(mv) if mv else ColdStartScorer().fit()
+
+
+def scorer_for(engine: Engine, version: str):
+    if version == COLD_START:
+        return ColdStartScorer().fit()
+    with session_scope(engine) as s:
+        mv = s.exec(select(ModelVersion).where(ModelVersion.version == version)).first()
+    if mv is None:
+        raise KeyError(f"モデル版 {version} はありません / no model version {version!r}")
+    return load_version(mv)
+
+
+def _next_version(engine: Engine) -> str:
+    with session_scope(engine) as s:
+        n = len(s.exec(select(ModelVersion.id)).all())
+    return f"ranker-v{n + 1:04d}"
+
+
+def _choose_method(ts: TrainingSet) -> tuple[str, dict[str, dict[str, float]]]:
+    """Pick pointwise or pairwise on an inner time split of the training data (never the hold-out)."""
+    inner_train, inner_val = time_split(ts)
+    results: dict[str, dict[str, float]] = {}
+    for method in ("pointwise", "pairwise"):
+        try:
+            tr = ts.subset(inner_train)
+            model = LearnedRanker(method=method).fit(tr.X, tr.y, tr.weight, tr.groups)
+            results[method] = evaluate_scores(model.score(ts.X[inner_val]), ts.subset(inner_val))
+        except ValueError as exc:
+            results[method] = {"ndcg@10": float("nan"), "error": str(exc)}
+    def key(m: str) -> float:
+        v = results[m].get("ndcg@10", float("nan"))
+        return -1.0 if v is None or math.isnan(v) else v
+    return max(("pointwise", "pairwise"), key=key), results
+
+
+def _log(engine: Engine, action: str, target: str, detail: dict[str, Any], actor: str | None = None) -> None:
+    with session_scope(engine) as s:
+        s.add(AuditLog(actor=actor, action=action, target=target, detail=json.dumps(detail, ensure_ascii=False)))
+
+
+def train(engine: Engine, settings: Settings, actor: str | None = None) -> dict[str, Any]:
+    """Train a candidate version from the decisions so far and run the promotion gate."""
+    started = time.perf_counter()
+    ts = build_training_set(engine)
+    n = len(ts)
+    if n < MIN_DECISIONS:
+        return {"status": "skipped", "reason": f"判定が {n} 件しかありません（{MIN_DECISIONS} 件未満は初期スコアのまま） / "
+                f"only {n} labelled decisions; the cold-start scorer stays below {MIN_DECISIONS}",
+                "decisions": n, "active": (active_version(engine) or ModelVersion(version=COLD_START, kind="", path="")).version}
+    train_idx, hold_idx = time_split(ts)
+    tr, hold = ts.subset(train_idx), ts.subset(hold_idx)
+    try:
+        method, selection = _choose_method(tr)
+        learned = LearnedRanker(method=method).fit(tr.X, tr.y, tr.weight, tr.groups)
+    except ValueError as exc:
+        return {"status": "skipped", "reason": str(exc), "decisions": n}
+    alpha = blend_weight(len(tr), MIN_DECISIONS, FULL_DECISIONS)
+    version = _next_version(engine)
+    candidate = BlendedRanker(learned, alpha, version)
+    current = active_scorer(engine)
+    cand_m = evaluate_scores(candidate.score(hold.X), hold)
+    act_m = evaluate_scores(current.score(hold.X), hold)
+    better_ndcg = not (cand_m["ndcg@10"] < act_m["ndcg@10"])  # nan-safe: nan compares False
+    auc_ok = math.isnan(act_m["auc"]) or math.isnan(cand_m["auc"]) or cand_m["auc"] >= act_m["auc"] - AUC_TOLERANCE
+    promote = better_ndcg and auc_ok
+    reason = "promoted: not worse than the active version on the hold-out" if promote else (
+        f"kept as candidate: hold-out nDCG@10 {cand_m['ndcg@10']} vs active {act_m['ndcg@10']}, "
+        f"AUC {cand_m['auc']} vs {act_m['auc']}")
+    path = versions_dir(settings) / version
+    learned.save(path)
+    meta = {"version": version, "alpha": alpha, "method": method, "features": list(FEATURES),
+            "decisions": n, "train": len(tr), "holdout": len(hold),
+            "data_from": ts.decided_at[0].isoformat(), "data_to": ts.decided_at[-1].isoformat(),
+            "metrics": {"candidate": cand_m, "active": act_m, "selection": selection},
+            "propensity": {str(k): round(v, 4) for k, v in ts.propensity.items()}, "gate": reason}
+    (path / "version.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2))
+    previous = active_version(engine)
+    with session_scope(engine) as s:
+        s.add(ModelVersion(version=version, kind=f"blended-{method}", path=str(path),
+                           metrics=json.dumps(meta["metrics"]), features=json.dumps(list(FEATURES)),
+                           events_used=n, data_from=ts.decided_at[0], data_to=ts.decided_at[-1],
+                           status="candidate", note=reason))
+    _log(engine, "train", version, {"metrics": meta["metrics"], "gate": reason}, actor)
+    if promote:
+        promote_version(engine, version, actor, reason="gate")
+    return {"status": "promoted" if promote else "candidate", "version": version, "method": method,
+            "alpha": round(alpha, 3), "decisions": n, "metrics": meta["metrics"], "reason": reason,
+            "previous": previous.version if previous else COLD_START, "path": str(path),
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def list_versions(engine: Engine) -> list[dict[str, Any]]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(ModelVersion).order_by(ModelVersion.id)).all()
+    active = any(r.status == "active" for r in rows)
+    out = [{"version": COLD_START, "kind": "cold-start", "status": "retired" if active else "active",
+            "metrics": {}, "events_used": 0, "trained_at": None, "note": "documented fixed weights"}]
+    for r in rows:
+        out.append({"version": r.version, "kind": r.kind, "status": r.status, "metrics": json.loads(r.metrics),
+                    "events_used": r.events_used, "trained_at": r.trained_at.isoformat(), "note": r.note,
+                    "data_from": r.data_from.isoformat() if r.data_from else None,
+                    "data_to": r.data_to.isoformat() if r.data_to else None})
+    return out
+
+
+def promote_version(engine: Engine, version: str, actor: str | None = None, reason: str = "manual") -> dict[str, Any]:
+    with session_scope(engine) as s:
+        rows = s.exec(select(ModelVersion)).all()
+        if version != COLD_START and version not in {r.version for r in rows}:
+            raise KeyError(f"モデル版 {version} はありません / no model version {version!r}")
+        previous = next((r.version for r in rows if r.status == "active"), COLD_START)
+        for r in rows:
+            if r.status == "active":
+                r.status = "retired"
+            if r.version == version:
+                r.status = "active"
+            s.add(r)
+    _log(engine, "promote", version, {"previous": previous, "reason": reason}, actor)
+    return {"active": version, "previous": previous}
+
+
+def rollback(engine: Engine, actor: str | None = None) -> dict[str, Any]:
+    """Re-activate the version that was active before the current one (cold start at the bottom)."""
+    with session_scope(engine) as s:
+        log = s.exec(select(AuditLog).where(AuditLog.action.in_(["promote", "rollback"])).order_by(AuditLog.id)).all()
+    stack = [COLD_START]
+    for entry in log:
+        if entry.action == "promote":
+            stack.append(entry.target)
+        elif len(stack) > 1:
+            stack.pop()
+    if len(stack) < 2:
+        raise ValueError("戻せる前の版がありません / nothing to roll back to")
+    current, target = stack[-1], stack[-2]
+    with session_scope(engine) as s:
+        for r in s.exec(select(ModelVersion)).all():
+            if r.version == current:
+                r.status = "retired"
+            if r.version == target:
+                r.status = "active"
+            s.add(r)
+    _log(engine, "rollback", target, {"from": current}, actor)
+    return {"active": target, "previous": current}
+
+
+def explain_suggestion(engine: Engine, suggestion_id: int) -> dict[str, Any]:
+    """Each feature's contribution to a stored suggestion's score, under the version that ranked it."""
+    with session_scope(engine) as s:
+        sug = s.get(Suggestion, suggestion_id)
+        if sug is None:
+            raise KeyError(f"提案ID {suggestion_id} はありません / no suggestion {suggestion_id}")
+    features = json.loads(sug.features or "{}")
+    scorer = scorer_for(engine, sug.model_version)
+    x = feature_matrix([features], FEATURES)[0]
+    contrib = scorer.contributions(x)
+    ordered = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))
+    return {"suggestion_id": sug.id, "model_version": sug.model_version, "rank": sug.rank, "score": sug.score,
+            "reason": sug.explanation,
+            "contributions": [{"feature": n, "value": features.get(n, 0.0), "contribution": round(c, 5)}
+                              for n, c in ordered if c != 0.0]}

@@ -1,0 +1,161 @@
+import json
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+from sqlmodel import select
+
+from matcher.config import Settings
+from matcher.features import FEATURES
+from matcher.rank import BlendedRanker, LearnedRanker
+from matcher.store.db import get_engine, session_scope, upgrade
+from matcher.store.tables import AuditLog, Decision, Suggestion
+from matcher.training import (
+    COLD_START,
+    active_version,
+    build_training_set,
+    estimate_propensity,
+    explain_suggestion,
+    list_versions,
+    promote_version,
+    rollback,
+    train,
+)
+
+
+@pytest.fixture()
+def env(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    engine = get_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    return engine, settings
+
+
+def add_log(engine, n_lists, rule, start=datetime(2026, 1, 1, tzinfo=UTC), seed=0, examine_all=False):
+    """Stored shortlists of 10 with random features; a coordinator labels by ``rule(features)``."""
+    rng = np.random.default_rng(seed)
+    t = start
+    with session_scope(engine) as s:
+        base = len(s.exec(select(Suggestion.id)).all())
+        for q in range(n_lists):
+            for r in range(1, 11):
+                f = dict(zip(FEATURES, rng.random(len(FEATURES)).round(4).tolist(), strict=True))
+                sid = base + q * 10 + r
+                s.add(Suggestion(id=sid, run_id=f"run{base}-{q}", query_type="need", query_id=q,
+                                 candidate_type="organization", candidate_id=r, kind="partner", rank=r, score=0,
+                                 model_version=COLD_START, features=json.dumps(f)))
+                s.flush()
+                if examine_all or rng.random() < r ** -0.7:
+                    t += timedelta(minutes=1)
+                    s.add(Decision(suggestion_id=sid, verdict="accept" if rule(f) else "reject", decided_at=t))
+    return t
+
+
+def test_propensity_falls_with_rank_and_is_clipped():
+    p = estimate_propensity([1] * 10 + [2] * 10 + [3] * 10, [1] * 10 + [2] * 5 + [3] * 6)
+    assert p[1] == 1.0 and p[2] == 0.5 and p[3] == 0.5  # cannot rise again further down
+    assert min(estimate_propensity([1, 9], [1]).values()) >= 0.1
+
+
+def test_training_set_weights_low_ranks_up(env):
+    engine, _ = env
+    add_log(engine, 40, lambda f: f["same_city"] > 0.5)
+    ts = build_training_set(engine)
+    assert len(ts) > 100 and ts.X.shape[1] == len(FEATURES)
+    assert ts.weight[ts.ranks == 10].mean() > ts.weight[ts.ranks == 1].mean()
+
+
+def test_too_few_decisions_keep_the_cold_start(env):
+    engine, settings = env
+    add_log(engine, 2, lambda f: True)
+    out = train(engine, settings)
+    assert out["status"] == "skipped" and active_version(engine) is None
+
+
+def test_a_coordinator_who_accepts_everything_teaches_nothing(env):
+    engine, settings = env
+    add_log(engine, 30, lambda f: True)
+    out = train(engine, settings)
+    assert out["status"] == "skipped" and "only one verdict" in out["reason"]
+
+
+def test_learnable_preference_is_promoted_and_saved_as_json(env):
+    engine, settings = env
+    add_log(engine, 60, lambda f: f["same_city"] + f["iso9001"] > 1.0)
+    out = train(engine, settings)
+    assert out["status"] == "promoted", out
+    assert out["metrics"]["candidate"]["auc"] > 0.8
+    path = settings.data_dir / "models" / "rankers" / out["version"]
+    assert {p.name for p in path.iterdir()} == {"ranker.json", "version.json"}
+    cfg = json.loads((path / "version.json").read_text())
+    assert cfg["features"] == list(FEATURES) and cfg["data_from"] < cfg["data_to"]
+    learned = LearnedRanker.load(path)
+    coef = dict(zip(learned.feature_names, learned.coef_, strict=True))
+    assert coef["same_city"] > 0 and coef["iso9001"] > 0
+
+
+def test_a_worse_candidate_is_kept_with_its_reason(env):
+    engine, settings = env
+    by_cert = lambda f: f["iso9001"] > 0.5  # noqa: E731
+    end = add_log(engine, 60, by_cert, seed=1)
+    first = train(engine, settings)
+    assert first["status"] == "promoted"
+    # A long stretch of decisions by another rule, then the newest ones (the hold-out) return to
+    # the first rule: the new candidate has learned the wrong thing and must not replace v1.
+    end = add_log(engine, 100, lambda f: f["same_city"] > 0.5, start=end, seed=2, examine_all=True)
+    add_log(engine, 30, by_cert, start=end, seed=3, examine_all=True)
+    out = train(engine, settings)
+    assert out["status"] == "candidate" and "kept as candidate" in out["reason"]
+    statuses = {v["version"]: v["status"] for v in list_versions(engine)}
+    assert statuses[out["version"]] == "candidate" and statuses[first["version"]] == "active"
+
+
+def test_conflicting_decisions_count_once_by_the_latest(env):
+    engine, _ = env
+    add_log(engine, 40, lambda f: f["same_city"] > 0.5, examine_all=True)
+    with session_scope(engine) as s:
+        s.add(Decision(suggestion_id=1, verdict="accept", decided_at=datetime(2027, 1, 1, tzinfo=UTC)))
+        s.flush()
+        s.add(Decision(suggestion_id=1, verdict="reject", decided_at=datetime(2027, 1, 2, tzinfo=UTC)))
+    ts = build_training_set(engine)
+    assert len(ts) == 400 and ts.y[-1] == 0
+
+
+def test_promote_and_rollback_are_logged_and_reload_uses_the_active_version(env):
+    engine, settings = env
+    add_log(engine, 60, lambda f: f["iso9001"] > 0.5)
+    v1 = train(engine, settings)["version"]
+    add_log(engine, 60, lambda f: f["iso9001"] > 0.5, start=datetime(2026, 6, 1, tzinfo=UTC), seed=5)
+    v2 = train(engine, settings)["version"]
+    promote_version(engine, v2, "admin")
+    assert active_version(engine).version == v2
+    assert rollback(engine, "admin")["active"] == v1
+    assert active_version(engine).version == v1
+    from matcher.training import active_scorer
+
+    scorer = active_scorer(engine)
+    assert isinstance(scorer, BlendedRanker) and scorer.version == v1
+    assert rollback(engine)["active"] == COLD_START
+    assert active_version(engine) is None
+    with session_scope(engine) as s:
+        actions = [a.action for a in s.exec(select(AuditLog).order_by(AuditLog.id))]
+    assert actions.count("rollback") == 2 and "promote" in actions
+
+
+def test_explain_shows_each_feature_contribution(env):
+    engine, _ = env
+    add_log(engine, 1, lambda f: True)
+    out = explain_suggestion(engine, 1)
+    assert out["model_version"] == COLD_START
+    names = [c["feature"] for c in out["contributions"]]
+    assert "coverage" in names and "dense_scaled" in names
+
+
+def test_simulated_coordinator_lifts_hidden_preference_ndcg(tmp_path, embedder):
+    from scripts.bench_feedback import build_demo, simulate
+
+    engine, settings, cached = build_demo(tmp_path, embedder)
+    curve = simulate(engine, settings, cached, rounds=3)
+    assert curve[0]["model"] == COLD_START
+    assert curve[-1]["model"] != COLD_START
+    assert curve[-1]["ndcg@10"] >= curve[0]["ndcg@10"] + 0.1, curve
