@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup embedder demo test lint bench clean
+.PHONY: setup browser embedder demo test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,18 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+setup: $(STAMP) browser
+
+# Browser tests drive Debian's Chromium (Playwright's own browser download is not possible here),
+# and pages need a Japanese font to render. Installed when missing and we are root; otherwise the
+# browser test says loudly that it was skipped.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
+	      || echo "WARNING: could not install chromium/fonts-noto-cjk; browser tests will be skipped" >&2; \
+	  else echo "WARNING: chromium or fonts-noto-cjk missing and not root; browser tests will be skipped" >&2; fi; \
+	fi
 
 embedder: setup
 	$(PY) scripts/build_embedder.py

@@ -253,3 +253,41 @@ def write_reports(report: IngestReport, parsed: ParsedFile, reports_dir: Path) -
         report.rejects_path = str(rejects_path)
     report.report_path = str(report_path)
     report_path.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str = "api",
+               actor: str | None = None) -> tuple[str, list[RowError]]:
+    """Validate and store a single record given as canonical field → value (the JSON API's path).
+    Returns (status, errors); nothing is stored when there are errors."""
+    from matcher.ingest import RawRow, RowValidator
+
+    with session_scope(engine) as session:
+        known = set(_org_id_map(session)) if kind in ("needs", "seeds") else set()
+    flat = {k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in values.items()}
+    record, errors = RowValidator(source, kind, known).validate(RawRow(1, flat, dict(values)))
+    if errors or record is None:
+        return "rejected", errors
+    parsed = ParsedFile(source, kind, [record], [], [], "json", "api")
+    with session_scope(engine) as session:
+        inserted, updated, _ = store_records(session, parsed)
+        session.add(AuditLog(actor=actor, action=f"{kind}_upsert", target=record.data["external_id"],
+                             detail=json.dumps({"inserted": inserted, "updated": updated})))
+    return ("inserted" if inserted else "updated" if updated else "unchanged"), []
+
+
+def organization_values(engine: Engine, org_id: int) -> dict[str, Any] | None:
+    """The stored organisation as canonical import fields (so an edit can be re-validated whole)."""
+    with session_scope(engine) as s:
+        o = s.get(Organization, org_id)
+        if o is None:
+            return None
+        docs = {d.kind: d.text for d in s.exec(select(Document).where(
+            Document.owner_type == "organization", Document.owner_id == org_id))}
+    kind_ja = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
+    return {"external_id": o.external_id, "name": o.name, "kind": kind_ja[o.kind], "kana": o.kana, "city": o.city,
+            "address": o.address, "employees": o.employees, "capital": o.capital, "jsic": o.jsic_codes,
+            "processes": o.processes, "equipment": o.equipment, "certifications": o.certifications,
+            "profile": docs.get("profile", ""), "track_record": docs.get("track_record", ""),
+            "corporate_group": o.corporate_group, "email": o.email,
+            "email_opt_in": "はい" if o.email_opt_in else "いいえ", "publish": "はい" if o.publish else "いいえ",
+            "fictional": "はい" if o.fictional else "いいえ"}

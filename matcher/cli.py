@@ -458,6 +458,9 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
 
     ctx = load_context(engine, settings, embedder)
     payload["shortlists"] = [shortlist_need(ctx, ref, "all", 5) for ref in DEMO_NEEDS]
+    from matcher.demo import ensure_demo_users
+
+    payload["login"] = ensure_demo_users(engine)
     payload["data_dir"] = str(settings.data_dir)
     payload["seconds"] = round(time.perf_counter() - started, 1)
     payload["next"] = {"serve": "matcher serve --host 127.0.0.1 --port 8000",
@@ -476,11 +479,58 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
             render_shortlist(one)
         out.print(f"\n文書 {ix['documents']} 件、索引更新 {ix['indexed']} 件、新たに埋め込み {ix['embedded']} 件"
                   f"（{p['seconds']} 秒）。データ: {p['data_dir']}")
+        lg = p["login"]
+        out.print(f"デモ用コーディネーター: {lg['coordinator']['email']} / パスワード {lg['coordinator']['password']}"
+                  f"（管理者: {lg['admin']['email']} / {lg['admin']['password']}）")
         out.print("次の操作: 候補リスト `matcher shortlist --need HN001`、全案件の一括提案 "
                   "`matcher shortlist --all-needs`、Web サービスの起動 `matcher serve --host 127.0.0.1 --port 8000`"
                   "（ブラウザで http://127.0.0.1:8000/ を開く）")
 
     emit(payload, as_json, render)
+
+
+users_app = typer.Typer(help="利用者 / users", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("create")
+def users_create_cmd(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin | coordinator | company")],
+    org: Annotated[str | None, typer.Option(help="企業ID (company users)")] = None,
+    password: Annotated[str | None, typer.Option(help="default: a generated one, printed once")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """利用者を作成 / create a user (password hashed with Argon2id)."""
+    import secrets
+
+    from matcher.auth import UserError, create_user
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        user = create_user(_engine(), email, role, password, org, actor="cli")
+    except UserError as exc:
+        fail(str(exc))
+    payload = {"id": user.id, "email": user.email, "role": user.role, "org_id": user.org_id,
+               "password": password if generated else None}
+    emit(payload, as_json, lambda p: out.print(f"作成しました: {p['email']}（{p['role']}）"
+                                              + (f" 初期パスワード: {p['password']}" if p["password"] else "")))
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Web サービスを起動 / start the web service (FastAPI + uvicorn)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    _engine()
+    err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs）")
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
 
 
 def main() -> None:

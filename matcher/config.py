@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Exact search over 100k vectors takes ~11 ms on 2 cores (scripts/bench_index.py), well
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
     hnsw_threshold: int = 200_000
+    secret_key: str | None = None  # None → generated once into data_dir/secret.key
+    max_upload_bytes: int = 5 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "matcher@example.invalid"

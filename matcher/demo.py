@@ -51,3 +51,26 @@ def load_demo(engine: Engine, settings: Settings, embedder,
                                           reports_dir=settings.data_dir / "reports", actor="demo"))
     report.index = sync_indexes(engine, settings, embedder, progress=progress, on_total=on_total)
     return report
+
+
+DEMO_USERS = {
+    "coordinator": ("coordinator@example.jp", "hino-demo-coordinator"),
+    "admin": ("admin@example.jp", "hino-demo-admin-2026"),
+    "company": ("company@example.jp", "hino-demo-company-2026"),
+}
+
+
+def ensure_demo_users(engine: Engine) -> dict[str, dict[str, str]]:
+    """Demo log-ins (fixed, printed passwords: for the demo installation only)."""
+    from sqlmodel import select
+
+    from matcher.auth import create_user
+    from matcher.store.db import session_scope
+    from matcher.store.tables import User
+
+    with session_scope(engine) as s:
+        existing = {u.email for u in s.exec(select(User))}
+    for role, (email, password) in DEMO_USERS.items():
+        if email not in existing:
+            create_user(engine, email, role, password, "HC0002" if role == "company" else None, actor="demo")
+    return {role: {"email": e, "password": p} for role, (e, p) in DEMO_USERS.items()}

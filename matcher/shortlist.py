@@ -113,6 +113,14 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer=None) -> M
                         seed_parties, needs, doc_text, cs, history, scorer)
 
 
+def load_history(engine: Engine, needs: dict[int, Need]) -> History:
+    """Decision counts only — cheap to refresh after new decisions without reloading indexes."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
+                      .order_by(Decision.id)).all()
+    return _history(rows, needs)
+
+
 def _history(rows, needs: dict[int, Need]) -> History:
     """The latest verdict per suggestion counts (a later decision supersedes an earlier one)."""
     latest: dict[int, tuple[Decision, Suggestion]] = {}
@@ -183,9 +191,15 @@ def shared_terms(query_text: str, cand_text: str, limit: int = 5) -> list[str]:
     from matcher.text import _tagger
 
     def nouns(text: str) -> list[str]:
-        out = []
+        out, prefix = [], ""
         for w in _tagger()(text):
-            s = w.surface
+            # A prefix or a one-character noun joins the next word (半 + 導体 → 半導体), so the
+            # quoted term is the word a reader sees, not a fragment of it.
+            if w.feature.pos1 == "接頭辞" or (w.feature.pos1 == "名詞" and len(w.surface) == 1):
+                prefix += w.surface
+                continue
+            s = prefix + w.surface
+            prefix = ""
             if w.feature.pos1 in _TERM_POS and w.feature.pos2 != "数詞" and len(s) >= 2 and s not in _TERM_STOP:
                 out.append(s)
         return out

@@ -107,3 +107,35 @@ def demo_ctx(tmp_path_factory, embedder):
     cached = CachedEmbedder(embedder, EmbeddingCache(data / "cache.sqlite"))
     sync_indexes(engine, settings, cached)
     return load_context(engine, settings, cached)
+
+
+@pytest.fixture(scope="session")
+def live_server(demo_ctx):
+    """The web service on a free loopback port, over the demo store, with one user per role."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from api.app import create_app
+    from matcher.auth import create_user
+
+    settings = demo_ctx.settings
+    for email, role, org in (("admin@example.jp", "admin", None), ("coord@example.jp", "coordinator", None),
+                             ("company@example.jp", "company", "HC0002")):
+        create_user(demo_ctx.engine, email, role, "correct-horse-battery", org)
+    app = create_app(settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.1)
+    yield {"url": f"http://127.0.0.1:{port}", "app": app, "engine": demo_ctx.engine, "settings": settings}
+    server.should_exit = True
+    thread.join(timeout=10)

@@ -1,0 +1,87 @@
+"""The FastAPI application: JSON API under /api, Japanese pages at /, OpenAPI at /docs."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import AppState
+from matcher.config import Settings, get_settings
+
+ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありません", 404: "見つかりません", 409: "処理できません",
+                413: "ファイルが大きすぎます", 422: "入力に誤りがあります", 429: "しばらく待ってください"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="日野市 企業マッチング API", version="0.1.0",
+                  description="Hino matchmaking engine: organisations, needs, shortlists, decisions, model versions.")
+    app.state.matcher = AppState.create(settings)
+
+    from api.routes_api import router as api_router
+    from api.routes_pages import router as pages_router
+
+    app.include_router(api_router)
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        # Refuse oversized bodies before reading them (uploads are the only large requests).
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_upload_bytes + 65536:
+            message = f"リクエストが大きすぎます（上限 {settings.max_upload_bytes // (1024 * 1024)} MB） / request body too large"
+            return JSONResponse({"detail": message}, status_code=413)
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
+            return RedirectResponse(exc.headers["Location"], 303)
+        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        title = ERROR_TITLES.get(exc.status_code, "エラー")
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" '
+                f'content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/style.css">'
+                f'<main><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p><p><a href="/">トップへ</a></p></main></html>')
+        return HTMLResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse({"detail": {"message": "入力に誤りがあります / invalid request", "errors": errors}},
+                            status_code=422)
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        # Every error body here is {"detail": message or structured report} (see the handlers above),
+        # including 422s, so document that instead of FastAPI's default list-only shape.
+        spec.setdefault("components", {}).setdefault("schemas", {})["HTTPValidationError"] = {
+            "title": "Error", "type": "object", "properties": {"detail": {"title": "Detail"}}}
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi
+    return app
+
+
+def app_factory() -> FastAPI:
+    """For `uvicorn --factory api.app:app_factory`."""
+    return create_app()

@@ -1,0 +1,194 @@
+"""The service's security surface: every route × every role, escaping, limits, rate limiting."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    with TestClient(live_server["app"]) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def tokens(client):
+    out = {"anon": None}
+    for role, email in (("admin", "admin@example.jp"), ("coordinator", "coord@example.jp"),
+                        ("company", "company@example.jp")):
+        r = client.post("/api/token", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        out[role] = r.json()["access_token"]
+    return out
+
+
+def hdr(token):
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+STAFF = {"admin", "coordinator"}
+ALL = {"admin", "coordinator", "company"}
+ROUTES = [
+    ("GET", "/api/organizations", None, ALL),
+    ("GET", "/api/organizations/{own}", None, ALL),
+    ("GET", "/api/organizations/{other}", None, STAFF),
+    ("POST", "/api/organizations", {"external_id": "API1", "name": "API作成テスト（架空）", "processes": ["切削"]}, STAFF),
+    ("PATCH", "/api/organizations/{other}", {"city": "日野市"}, STAFF),
+    ("GET", "/api/needs", None, ALL),
+    ("GET", "/api/needs/1", None, STAFF),  # need 1 belongs to another company
+    ("POST", "/api/needs/1/shortlist?k=2", None, STAFF),
+    ("GET", "/api/suggestions", None, ALL),
+    ("POST", "/api/decisions", {"suggestion_id": "{sid}", "verdict": "skip"}, STAFF),
+    ("GET", "/api/models", None, {"admin"}),
+    ("POST", "/api/models/cold-start-v1/promote", None, {"admin"}),
+    ("GET", "/api/export?format=csv", None, STAFF),
+    ("POST", "/api/users", {"email": "new-{role}@example.jp", "role": "coordinator", "password": PASSWORD}, {"admin"}),
+]
+
+
+@pytest.mark.parametrize("role", ["anon", "company", "coordinator", "admin"])
+@pytest.mark.parametrize("method,path,body,allowed", ROUTES, ids=[f"{m} {p}" for m, p, _, _ in ROUTES])
+def test_every_route_for_every_role(client, tokens, live_server, role, method, path, body, allowed):
+    from sqlmodel import select
+
+    from matcher.store.db import session_scope
+    from matcher.store.tables import Organization, Suggestion
+
+    with session_scope(live_server["engine"]) as s:
+        own = s.exec(select(Organization).where(Organization.external_id == "HC0002")).one().id
+        other = s.exec(select(Organization).where(Organization.external_id == "HC0003")).one().id
+        sid = s.exec(select(Suggestion.id)).first()
+    if "{sid}" in str(body) and sid is None:
+        sid = client.post("/api/needs/1/shortlist?k=2", headers=hdr(tokens["admin"])).json()["candidates"][0]["suggestion_id"]
+    url = path.format(own=own, other=other)
+    payload = None
+    if body is not None:
+        payload = {k: (v.format(role=role) if isinstance(v, str) and "{role}" in v else v) for k, v in body.items()}
+        if payload.get("suggestion_id") == "{sid}":
+            payload["suggestion_id"] = sid
+    r = client.request(method, url, json=payload, headers=hdr(tokens[role]))
+    if role == "anon":
+        assert r.status_code == 401, r.text
+    elif role in allowed:
+        assert r.status_code < 400, (r.status_code, r.text)
+    else:
+        assert r.status_code == 403, (r.status_code, r.text)
+
+
+def test_company_sees_only_its_own_organisation_and_suggestions(client, tokens, live_server):
+    r = client.get("/api/organizations", headers=hdr(tokens["company"]))
+    assert [o["external_id"] for o in r.json()["items"]] == ["HC0002"]
+    own = r.json()["items"][0]["id"]
+    client.post("/api/needs/1/shortlist?k=10", headers=hdr(tokens["admin"]))
+    items = client.get("/api/suggestions", headers=hdr(tokens["company"])).json()["items"]
+    assert all(i["candidate_id"] == own or i["query_type"] == "need" for i in items)
+    everything = client.get("/api/suggestions", headers=hdr(tokens["coordinator"])).json()["items"]
+    assert len(everything) >= len(items)
+
+
+def test_script_in_a_company_name_is_escaped_in_pages(client, tokens):
+    evil = "<script>alert('x')</script>悪意テスト（架空）"
+    r = client.post("/api/organizations", json={"external_id": "XSS1", "name": evil, "profile": "<b>太字</b>"},
+                    headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 201, r.text
+    page = client.get("/directory", params={"q": "悪意テスト"})
+    assert "&lt;script&gt;alert(" in page.text and "<script>alert(" not in page.text
+    assert "&lt;b&gt;" in page.text
+
+
+def test_oversized_upload_is_413(client, tokens, live_server):
+    limit = live_server["settings"].max_upload_bytes
+    big = b"a" * (limit + 10)
+    r = client.post("/api/import", files={"file": ("big.csv", big, "text/csv")}, headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 413 and "大きすぎ" in r.text
+
+
+def test_malformed_json_is_422_with_a_message(client, tokens):
+    r = client.post("/api/organizations", content=b'{"external_id": "X", "name": ', headers={
+        **hdr(tokens["coordinator"]), "Content-Type": "application/json"})
+    assert r.status_code == 422 and "invalid request" in r.text
+    r = client.post("/api/organizations", json={"external_id": "X", "name": "n", "employees": -5},
+                    headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 422
+
+
+def test_import_upload_reports_rows_like_the_cli(client, tokens):
+    csv = "企業ID,企業名,従業員数\nUP1,アップロード（架空）,10\nUP2,,-1\n".encode("cp932")
+    r = client.post("/api/import?kind=organizations", files={"file": ("o.csv", csv, "text/csv")},
+                    headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["inserted"] == 1 and {(e["row"], e["field"]) for e in out["rejected"]} == {(3, "name"), (3, "employees")}
+
+
+def test_sql_looking_input_is_harmless(client, tokens):
+    for q in ("' OR 1=1 --", "%", "_", "'; DROP TABLE organization; --"):
+        r = client.get("/api/organizations", params={"q": q}, headers=hdr(tokens["coordinator"]))
+        assert r.status_code == 200
+        assert r.json()["total"] == 0
+    assert client.get("/api/organizations", headers=hdr(tokens["coordinator"])).json()["total"] > 100
+
+
+def test_login_is_rate_limited(client):
+    codes = [client.post("/api/token", json={"email": "nobody@example.jp", "password": "wrong-password"}).status_code
+             for _ in range(7)]
+    assert codes[:5] == [401] * 5 and codes[-1] == 429
+
+
+def test_forms_without_csrf_are_refused(client, tokens):
+    client.cookies.set("matcher_session", tokens["coordinator"])
+    r = client.post("/suggestions/1/decision", data={"verdict": "accept"})
+    assert r.status_code == 403
+    client.cookies.clear()
+
+
+def test_session_cookie_is_httponly_and_samesite(client):
+    page = client.get("/login")
+    csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    r = client.post("/login", data={"email": "coord@example.jp", "password": PASSWORD, "csrf_token": csrf},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    cookie = r.headers["set-cookie"]
+    assert "matcher_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    client.cookies.clear()
+
+
+def test_healthz_and_openapi(client):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    spec = client.get("/openapi.json").json()
+    assert "/api/needs/{need_id}/shortlist" in spec["paths"]
+
+
+def test_concurrent_decisions_over_http_are_neither_lost_nor_duplicated(live_server, tokens):
+    import threading
+
+    import httpx
+    from sqlmodel import select
+
+    from matcher.store.db import session_scope
+    from matcher.store.tables import Decision
+
+    url, headers = live_server["url"], hdr(tokens["coordinator"])
+    sids = [c["suggestion_id"] for c in httpx.post(f"{url}/api/needs/2/shortlist?k=10", headers=headers,
+                                                   timeout=60).json()["candidates"]]
+    acked: list[int] = []
+    lock = threading.Lock()
+
+    def client(w):
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as c:
+            for i in range(15):
+                r = c.post("/api/decisions", json={"suggestion_id": sids[(w + i) % len(sids)], "verdict": "reject",
+                                                   "reason": "size"})
+                assert r.status_code == 201, r.text
+                with lock:
+                    acked.append(r.json()["decision_id"])
+
+    threads = [threading.Thread(target=client, args=(w,)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with session_scope(live_server["engine"]) as s:
+        stored = [d.id for d in s.exec(select(Decision).where(Decision.id.in_(acked)))]
+    assert len(acked) == 90 and sorted(stored) == sorted(set(acked)) and len(stored) == 90
