@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) browser
+setup: $(STAMP)
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download is not possible here),
 # and pages need a Japanese font to render. Installed when missing and we are root; otherwise the
@@ -39,7 +39,7 @@ embedder: setup
 demo: embedder
 	$(VENV)/bin/matcher demo
 
-test: embedder
+test: embedder browser
 	$(VENV)/bin/pytest -q
 
 lint: setup

@@ -159,3 +159,16 @@ def test_simulated_coordinator_lifts_hidden_preference_ndcg(tmp_path, embedder):
     assert curve[0]["model"] == COLD_START
     assert curve[-1]["model"] != COLD_START
     assert curve[-1]["ndcg@10"] >= curve[0]["ndcg@10"] + 0.1, curve
+
+
+def test_decisions_about_deleted_organisations_still_train_and_rank(env):
+    """Suggestions keep their feature snapshot, so a candidate that no longer exists is no obstacle."""
+    from matcher.shortlist import _history
+
+    engine, settings = env
+    add_log(engine, 60, lambda f: f["iso9001"] > 0.5)  # candidate ids 1..10 are not organisations at all
+    assert train(engine, settings)["status"] == "promoted"
+    with session_scope(engine) as s:
+        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)).all()
+    history = _history(rows, needs={})
+    assert sum(history.accepts.values()) + sum(history.rejects.values()) == len(rows)
