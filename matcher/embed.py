@@ -37,8 +37,9 @@ def content_hash(text: str) -> str:
 class Embedder:
     """Loads the SentenceTransformer once; encodes to L2-normalised float32."""
 
-    def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0) -> None:
+    def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0, quantize: str = "none") -> None:
         self.model_path, self.batch_size, self.threads = Path(model_path), batch_size, threads
+        self.quantize = quantize
         if not (self.model_path / "modules.json").exists():
             raise EmbedderMissing(
                 f"embedder not built at {self.model_path}; run `make demo` or "
@@ -64,6 +65,15 @@ class Embedder:
         self.max_tokens_ = int(self.model_.max_seq_length)
         recipe = self.model_path / "recipe.sha256"
         self.model_id = f"{self.model_path.name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
+        if quantize == "int8":
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch.ao's deprecation notice; the API still works
+                self.model_ = torch.ao.quantization.quantize_dynamic(self.model_, {torch.nn.Linear}, dtype=torch.qint8)
+            self.model_id += "+int8"  # another model: its vectors are cached apart
+        elif quantize != "none":
+            raise ValueError(f"unknown quantisation {quantize!r} (none | int8)")
 
     # -- passages ---------------------------------------------------------------------------
     def token_count(self, text: str, prompt: Prompt = "passage") -> int:
@@ -214,14 +224,14 @@ class CachedEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _load_embedder(path: str, batch_size: int, threads: int) -> Embedder:
-    return Embedder(Path(path), batch_size=batch_size, threads=threads)
+def _load_embedder(path: str, batch_size: int, threads: int, quantize: str) -> Embedder:
+    return Embedder(Path(path), batch_size=batch_size, threads=threads, quantize=quantize)
 
 
 def get_embedder(settings: Settings | None = None, cached: bool = True) -> Embedder | CachedEmbedder:
     """The process-wide embedder (loaded once), with the data directory's cache by default."""
     s = settings or get_settings()
-    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads)
+    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads, s.embed_quantize)
     if not cached:
         return emb
     return CachedEmbedder(emb, EmbeddingCache(s.data_dir / "cache" / "embeddings.sqlite"))

