@@ -234,4 +234,9 @@ def get_embedder(settings: Settings | None = None, cached: bool = True) -> Embed
     emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads, s.embed_quantize)
     if not cached:
         return emb
-    return CachedEmbedder(emb, EmbeddingCache(s.data_dir / "cache" / "embeddings.sqlite"))
+    return CachedEmbedder(emb, _open_cache(str(s.data_dir / "cache" / "embeddings.sqlite")))
+
+
+@lru_cache(maxsize=8)
+def _open_cache(path: str) -> EmbeddingCache:
+    return EmbeddingCache(Path(path))  # one connection per cache file and process

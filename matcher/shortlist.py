@@ -84,7 +84,7 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer=None) -> M
         docs = s.exec(select(Document.id, Document.owner_type, Document.owner_id, Document.kind, Document.text)).all()
         constraints = s.exec(select(Constraint)).all()
         decisions = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
-                           .order_by(Decision.id)).all()
+                           .order_by(Decision.decided_at, Decision.id)).all()
     meta = {int(d[0]): DocMeta(d[1], int(d[2]), d[3]) for d in docs
             if int(d[0]) in vectors and not (d[1] == "organization" and int(d[2]) not in orgs)}
     doc_text = {int(d[0]): d[4] for d in docs}
@@ -117,12 +117,13 @@ def load_history(engine: Engine, needs: dict[int, Need]) -> History:
     """Decision counts only — cheap to refresh after new decisions without reloading indexes."""
     with session_scope(engine) as s:
         rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
-                      .order_by(Decision.id)).all()
+                      .order_by(Decision.decided_at, Decision.id)).all()
     return _history(rows, needs)
 
 
 def _history(rows, needs: dict[int, Need]) -> History:
-    """The latest verdict per suggestion counts (a later decision supersedes an earlier one)."""
+    """The latest verdict per suggestion counts (rows come ordered by decision time, then id,
+    as in ``matcher.decisions.latest_decisions``)."""
     latest: dict[int, tuple[Decision, Suggestion]] = {}
     for dec, sug in rows:
         latest[sug.id] = (dec, sug)
@@ -322,8 +323,8 @@ def query_vector(ctx: MatchContext, query: Party) -> np.ndarray:
     return ctx.embedder.encode([query.text], "query")[0]
 
 
-def _lists_for(ctx: MatchContext, query: Party, kind: ShortlistKind) -> list[str]:
-    return {"partners": ["organization"], "seeds": ["seed"], "all": ["organization", "seed"]}[kind]
+CANDIDATE_TYPES: dict[str, tuple[str, ...]] = {"partners": ("organization",), "seeds": ("seed",),
+                                               "all": ("organization", "seed")}
 
 
 def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "partners", k: int = 10,
@@ -334,7 +335,7 @@ def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "part
     qvec = query_vector(ctx, query)
     items: list[dict[str, Any]] = []
     excluded: list[dict[str, Any]] = []
-    for cand_type in _lists_for(ctx, query, kind):
+    for cand_type in CANDIDATE_TYPES[kind]:
         ranked = rank_candidates(ctx, query, cand_type, qvec)
         picks = ranked.scored[:k]
         if chosen is not None and cand_type in chosen:
@@ -389,7 +390,7 @@ def shortlist_all_needs(ctx: MatchContext, kind: ShortlistKind = "partners", k: 
     qvec = dict(zip(queries, vecs, strict=True))
     chosen: dict[int, dict[str, list[int]]] = {n: {} for n in queries}
     cap_report: dict[str, Any] = {"cap": cap}
-    for cand_type in _lists_for(ctx, None, kind):  # type: ignore[arg-type]
+    for cand_type in CANDIDATE_TYPES[kind]:
         ranked = {n: rank_candidates(ctx, q, cand_type, qvec[n]) for n, q in queries.items()}
         scores = {n: [(s.party.id, s.score) for s in r.scored[: 3 * k]] for n, r in ranked.items()}
         result = capped_assignment(scores, k, cap)

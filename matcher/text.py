@@ -8,6 +8,7 @@ BM25 and the explanations see one term. Lemmas come from fugashi + unidic-lite.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from importlib import resources
@@ -68,11 +69,17 @@ def normalize(text: str) -> str:
     return text.strip()
 
 
-@lru_cache(maxsize=1)
-def _tagger():
-    import fugashi
+_local = threading.local()
 
-    return fugashi.Tagger()  # unidic-lite is found automatically
+
+def _tagger():
+    """One MeCab tagger per thread: a tagger is not safe to share between the service's threads."""
+    tagger = getattr(_local, "tagger", None)
+    if tagger is None:
+        import fugashi
+
+        tagger = _local.tagger = fugashi.Tagger()  # unidic-lite is found automatically
+    return tagger
 
 
 def _lemma_of(word) -> str:
