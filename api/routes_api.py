@@ -93,6 +93,14 @@ class UserIn(BaseModel):
     org_external_id: str | None = None
 
 
+def company_org(user) -> int | None:
+    """The organisation a company user is confined to (-1, matching nothing, if it has none);
+    None for staff, who see everything."""
+    if user.role != "company":
+        return None
+    return user.org_id if user.org_id is not None else -1
+
+
 def _yn(v: Any) -> Any:
     return ("はい" if v else "いいえ") if isinstance(v, bool) else v
 
@@ -120,10 +128,7 @@ def token(body: TokenIn, request: Request, st: State) -> dict[str, Any]:
 def list_organizations(user: CurrentUser, st: State, q: Annotated[str, Query(max_length=200)] = "",
                        limit: Annotated[int, Query(ge=1, le=500)] = 50,
                        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
-    only = user.org_id if user.role == "company" else None
-    if user.role == "company" and only is None:
-        return {"total": 0, "items": []}
-    total, items = directory.search_organizations(st.engine, q, limit=limit, offset=offset, only_id=only)
+    total, items = directory.search_organizations(st.engine, q, limit=limit, offset=offset, only_id=company_org(user))
     return {"total": total, "items": items}
 
 
@@ -212,10 +217,7 @@ async def import_upload(user: Staff, st: State, file: Annotated[UploadFile, File
 def list_needs(user: CurrentUser, st: State, q: Annotated[str, Query(max_length=200)] = "",
                limit: Annotated[int, Query(ge=1, le=500)] = 100,
                offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
-    org = user.org_id if user.role == "company" else None
-    if user.role == "company" and org is None:
-        return {"total": 0, "items": []}
-    total, items = directory.search_needs(st.engine, q, limit, offset, org_id=org)
+    total, items = directory.search_needs(st.engine, q, limit, offset, org_id=company_org(user))
     return {"total": total, "items": items}
 
 
@@ -244,10 +246,7 @@ def make_shortlist(need_id: Id, user: Staff, st: State,
 @router.get("/suggestions", tags=["shortlists"])
 def list_suggestions(user: CurrentUser, st: State, need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
     """Stored suggestions; a company user sees only those about its own organisation or needs."""
-    org = user.org_id if user.role == "company" else None
-    if user.role == "company" and org is None:
-        return {"items": []}
-    rows = directory.suggestion_rows(st.engine, "need" if need_id else None, need_id, visible_to_org=org)
+    rows = directory.suggestion_rows(st.engine, "need" if need_id else None, need_id, visible_to_org=company_org(user))
     return {"items": rows}
 
 

@@ -436,6 +436,12 @@ class RowValidator:
         data["fictional"] = bool(_bool(v.get("fictional")))
         return (None if errors else Record(self.kind, row, data)), errors
 
+    def _known_org(self, row: int, org: str) -> list[RowError]:
+        if org and org not in self.known_orgs:
+            return [self.err(row, "org_external_id", f"企業・機関ID「{org}」が登録されていません",
+                             f"unknown organisation {org!r}")]
+        return []
+
     def _organizations(self, v: dict, row: int, data: dict) -> list[RowError]:
         errors = []
         data["name"] = _clean(v.get("name"))
@@ -493,9 +499,7 @@ class RowValidator:
         errors = []
         org = _clean(v.get("org_external_id"))
         data["org_external_id"] = org
-        if org and org not in self.known_orgs:
-            errors.append(self.err(row, "org_external_id", f"企業ID「{org}」の企業が登録されていません",
-                                   f"unknown organisation {org!r}"))
+        errors += self._known_org(row, org)
         data["title"] = normalize(_clean(v.get("title")))
         data["text"] = normalize(_clean_multiline(v.get("text")))
         data["required_processes"] = _split(v.get("required_processes"))
@@ -515,9 +519,7 @@ class RowValidator:
         data["source"] = _clean(v.get("source")) or None
         org = _clean(v.get("org_external_id"))
         data["org_external_id"] = org or None
-        if org and org not in self.known_orgs:
-            errors.append(self.err(row, "org_external_id", f"機関ID「{org}」の機関が登録されていません",
-                                   f"unknown organisation {org!r}"))
+        errors += self._known_org(row, org)
         url = _clean(v.get("url"))
         if url and not re.match(r"^https?://\S+$", url):
             errors.append(self.err(row, "url", f"URL の形式が正しくありません: {url}", f"invalid URL: {url!r}"))
