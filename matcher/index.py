@@ -235,9 +235,6 @@ class BM25Index:
     def __contains__(self, id_: int) -> bool:
         return int(id_) in self._docs
 
-    def tokens(self, id_: int) -> list[str]:
-        return list(self._docs[int(id_)])
-
     def add(self, ids: Sequence[int], docs: Sequence[Sequence[str]]) -> None:
         ids = _as_ids(ids)
         clash = [int(i) for i in ids if int(i) in self._docs]
@@ -290,12 +287,6 @@ class BM25Index:
     def position(self, id_: int) -> int | None:
         self._ensure()
         return self._position.get(int(id_))
-
-    def scores(self, query: Sequence[str]) -> dict[int, float]:
-        """Non-zero BM25 scores of every document for one lemma query."""
-        raw = self.score_array(query)
-        nz = np.nonzero(raw)[0]
-        return {int(self._order[p]): float(raw[p]) for p in nz}
 
     def top_from(self, raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) of a score array, zero scores dropped, ties broken by id."""

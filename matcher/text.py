@@ -115,11 +115,6 @@ def lemmas(text: str, *, normalized: bool = False) -> list[str]:
     return out
 
 
-def surfaces(text: str) -> list[str]:
-    """All surface tokens of normalised text (for explanations that quote the user's words)."""
-    return [w.surface for w in _tagger()(normalize(text))]
-
-
 def split_sentences(text: str) -> list[str]:
     """Sentence-ish units, used to cut long documents into passages at natural boundaries."""
     parts = re.split(r"(?<=[。！？!?])|\n", text)
