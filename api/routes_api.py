@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import Admin, CurrentUser, Staff, State
 from matcher import directory
 from matcher.auth import UserError, create_user
+from matcher.ingest import yes_no
 
 
 class ErrorOut(BaseModel):
@@ -102,7 +103,7 @@ def company_org(user) -> int | None:
 
 
 def _yn(v: Any) -> Any:
-    return ("はい" if v else "いいえ") if isinstance(v, bool) else v
+    return yes_no(v) if isinstance(v, bool) else v
 
 
 def _reject(errors) -> HTTPException:

@@ -18,9 +18,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from matcher.ingest import Kind, ParsedFile, Record, RowError, parse_file
+from matcher.ingest import Kind, ParsedFile, Record, RowError, parse_file, yes_no
 from matcher.store.db import session_scope
 from matcher.store.tables import (
+    KIND_JA,
     AuditLog,
     Capability,
     Document,
@@ -275,6 +276,21 @@ def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str =
     return ("inserted" if inserted else "updated" if updated else "unchanged"), []
 
 
+ORG_EXPORT_FIELDS = ("external_id", "name", "kind", "kana", "city", "address", "employees", "capital", "jsic",
+                     "processes", "equipment", "certifications", "profile", "track_record", "corporate_group",
+                     "email", "email_opt_in", "publish", "fictional")
+
+
+def org_import_fields(o: Organization, docs: dict[str, str]) -> dict[str, Any]:
+    """A stored organisation as canonical import fields: what export writes and an edit re-validates."""
+    return {"external_id": o.external_id, "name": o.name, "kind": KIND_JA[o.kind], "kana": o.kana, "city": o.city,
+            "address": o.address, "employees": o.employees, "capital": o.capital, "jsic": o.jsic_codes,
+            "processes": o.processes, "equipment": o.equipment, "certifications": o.certifications,
+            "profile": docs.get("profile", ""), "track_record": docs.get("track_record", ""),
+            "corporate_group": o.corporate_group, "email": o.email, "email_opt_in": yes_no(o.email_opt_in),
+            "publish": yes_no(o.publish), "fictional": yes_no(o.fictional)}
+
+
 def organization_values(engine: Engine, org_id: int) -> dict[str, Any] | None:
     """The stored organisation as canonical import fields (so an edit can be re-validated whole)."""
     with session_scope(engine) as s:
@@ -283,11 +299,4 @@ def organization_values(engine: Engine, org_id: int) -> dict[str, Any] | None:
             return None
         docs = {d.kind: d.text for d in s.exec(select(Document).where(
             Document.owner_type == "organization", Document.owner_id == org_id))}
-    kind_ja = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
-    return {"external_id": o.external_id, "name": o.name, "kind": kind_ja[o.kind], "kana": o.kana, "city": o.city,
-            "address": o.address, "employees": o.employees, "capital": o.capital, "jsic": o.jsic_codes,
-            "processes": o.processes, "equipment": o.equipment, "certifications": o.certifications,
-            "profile": docs.get("profile", ""), "track_record": docs.get("track_record", ""),
-            "corporate_group": o.corporate_group, "email": o.email,
-            "email_opt_in": "はい" if o.email_opt_in else "いいえ", "publish": "はい" if o.publish else "いいえ",
-            "fictional": "はい" if o.fictional else "いいえ"}
+    return org_import_fields(o, docs)

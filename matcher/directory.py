@@ -9,10 +9,17 @@ from sqlalchemy import Engine, func, or_
 from sqlmodel import select
 
 from matcher.store.db import session_scope
-from matcher.store.tables import Decision, Document, Need, Organization, ResearchSeed, Suggestion, split_list
+from matcher.store.tables import (
+    KIND_JA,
+    Decision,
+    Document,
+    Need,
+    Organization,
+    ResearchSeed,
+    Suggestion,
+    split_list,
+)
 from matcher.text import normalize
-
-KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 
 
 def org_summary(o: Organization, profile: str | None = None) -> dict[str, Any]:

@@ -13,37 +13,32 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from matcher.catalog import ORG_EXPORT_FIELDS, org_import_fields
+from matcher.ingest import HEADERS, yes_no
 from matcher.store.db import session_scope
 from matcher.store.tables import Document, Need, Organization, Suggestion, split_list
 
-KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 STATUS_JA = {"open": "受付中", "closed": "終了"}
-
-ORG_HEADERS = ["企業ID", "企業名", "種別", "企業名カナ", "所在地", "住所", "従業員数", "資本金", "業種コード",
-               "加工・技術", "主要設備", "認証", "技術紹介", "実績", "企業グループ", "メール", "メール配信", "公開", "架空"]
-NEED_HEADERS = ["案件ID", "企業ID", "件名", "内容", "必要工程", "状態", "架空"]
+# The first (Japanese) header of each field in the import format, so an export re-imports as is.
+ORG_HEADERS = [HEADERS["organizations"][f][0] for f in ORG_EXPORT_FIELDS]
+NEED_FIELDS = ("external_id", "org_external_id", "title", "text", "required_processes", "status", "fictional")
+NEED_HEADERS = [HEADERS["needs"][f][0] for f in NEED_FIELDS]
 SUGGESTION_HEADERS = ["提案ID", "実行ID", "照会種別", "照会ID", "候補種別", "候補ID", "候補名", "順位", "スコア",
                       "モデル版", "理由", "作成日時"]
-
-
-def _yn(flag: bool) -> str:
-    return "はい" if flag else "いいえ"
 
 
 def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
     with session_scope(engine) as s:
         orgs = s.exec(select(Organization).where(Organization.deleted_at.is_(None)).order_by(Organization.external_id)).all()
-        docs = {(d.owner_id, d.kind): d.text for d in s.exec(select(Document).where(Document.owner_type == "organization"))}
+        docs: dict[int, dict[str, str]] = {}
+        for d in s.exec(select(Document).where(Document.owner_type == "organization")):
+            docs.setdefault(d.owner_id, {})[d.kind] = d.text
         ext = {o.id: o.external_id for o in orgs}
         names = {o.id: o.name for o in orgs}
-        org_rows = [[o.external_id, o.name, KIND_JA[o.kind], o.kana, o.city, o.address, o.employees, o.capital,
-                     ";".join(split_list(o.jsic_codes)), ";".join(split_list(o.processes)), o.equipment,
-                     ";".join(split_list(o.certifications)), docs.get((o.id, "profile"), ""),
-                     docs.get((o.id, "track_record"), ""), o.corporate_group, o.email, _yn(o.email_opt_in),
-                     _yn(o.publish), _yn(o.fictional)] for o in orgs]
+        org_rows = [[fields[f] for f in ORG_EXPORT_FIELDS] for fields in (org_import_fields(o, docs.get(o.id, {})) for o in orgs)]
         needs = s.exec(select(Need).order_by(Need.external_id)).all()
         need_rows = [[n.external_id, ext.get(n.org_id, ""), n.title, n.text, ";".join(split_list(n.required_processes)),
-                      STATUS_JA.get(n.status, n.status), _yn(n.fictional)] for n in needs]
+                      STATUS_JA.get(n.status, n.status), yes_no(n.fictional)] for n in needs]
         sugg = s.exec(select(Suggestion).order_by(Suggestion.id)).all()
         sugg_rows = [[g.id, g.run_id, g.query_type, g.query_id, g.candidate_type, g.candidate_id,
                       names.get(g.candidate_id, "") if g.candidate_type == "organization" else "",

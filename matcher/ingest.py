@@ -147,6 +147,11 @@ EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-
 LIST_FIELDS = {"jsic", "processes", "certifications", "required_processes", "keywords"}
 
 
+def yes_no(flag: bool) -> str:
+    """How the import format writes a boolean (read back by the same parser)."""
+    return "はい" if flag else "いいえ"
+
+
 def _header_key(h: Any) -> str:
     return unicodedata.normalize("NFKC", str(h or "")).strip().lstrip("\ufeff").lower()
 

@@ -24,6 +24,7 @@ from matcher.rank import ColdStartScorer, feature_matrix
 from matcher.retrieve import DEPTH, Candidate, DocMeta, Retriever
 from matcher.store.db import session_scope
 from matcher.store.tables import (
+    KIND_JA,
     Constraint,
     Decision,
     Document,
@@ -37,7 +38,6 @@ from matcher.taxonomy import tag_processes
 from matcher.text import lemmas, normalize
 
 ShortlistKind = Literal["partners", "seeds", "all"]
-KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 # Content-word parts of speech whose surface forms may be quoted as shared terms.
 _TERM_POS = {"名詞"}
 _TERM_STOP = {"加工", "製造", "部品", "対応", "会社", "当社", "製作", "可能", "実績", "技術", "こと", "依頼", "月"}
@@ -83,8 +83,6 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer=None) -> M
         needs = {n.id: n for n in s.exec(select(Need))}
         docs = s.exec(select(Document.id, Document.owner_type, Document.owner_id, Document.kind, Document.text)).all()
         constraints = s.exec(select(Constraint)).all()
-        decisions = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
-                           .order_by(Decision.decided_at, Decision.id)).all()
     meta = {int(d[0]): DocMeta(d[1], int(d[2]), d[3]) for d in docs
             if int(d[0]) in vectors and not (d[1] == "organization" and int(d[2]) not in orgs)}
     doc_text = {int(d[0]): d[4] for d in docs}
@@ -104,7 +102,7 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer=None) -> M
         elif c.org_b is not None and c.kind in ("conflict", "competitor", "same_group"):
             target = cs.competitors if c.kind == "competitor" else cs.conflicts
             target.add(frozenset((c.org_a, c.org_b)))
-    history = _history(decisions, needs)
+    history = load_history(engine, needs)
     if scorer is None:
         from matcher.training import active_scorer
 

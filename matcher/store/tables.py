@@ -26,6 +26,7 @@ def split_list(text: str | None) -> list[str]:
 
 
 ORG_KINDS = ("company", "university", "institute", "support", "buyer")
+KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 
 
 class Organization(SQLModel, table=True):
