@@ -12,6 +12,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import AppState
 from matcher.config import Settings, get_settings
+from matcher.errors import MatcherError
+from matcher.exchange.spec import FieldError
 
 ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありません", 404: "見つかりません", 409: "処理できません",
                 413: "ファイルが大きすぎます", 422: "入力に誤りがあります", 429: "しばらく待ってください"}
@@ -46,22 +48,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers.setdefault("X-Frame-Options", "DENY")
         return response
 
+    def error_response(request: Request, status: int, detail, headers=None):
+        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        title = ERROR_TITLES.get(status, "エラー")
+        detail = detail if isinstance(detail, str) else str(detail.get("message", detail) if isinstance(detail, dict) else detail)
+        body = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" '
+                f'content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/style.css">'
+                f'<main><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p><p><a href="/">トップへ</a></p></main></html>')
+        return HTMLResponse(body, status_code=status, headers=headers)
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
             return RedirectResponse(exc.headers["Location"], 303)
-        if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        title = ERROR_TITLES.get(exc.status_code, "エラー")
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
-        body = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" '
-                f'content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/style.css">'
-                f'<main><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p><p><a href="/">トップへ</a></p></main></html>')
-        return HTMLResponse(body, status_code=exc.status_code)
+        return error_response(request, exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(MatcherError)
+    async def domain_error(request: Request, exc: MatcherError):
+        """The one place domain errors become HTTP: the class says the status."""
+        return error_response(request, exc.status, exc.message)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        errors = []
+        for e in exc.errors():
+            ctx = e.get("ctx") or {}
+            loc = [str(x) for x in e.get("loc", ())]
+            field = FieldError(str(ctx.get("field") or (loc[-1] if loc else "")), str(ctx.get("ja") or e.get("msg")),
+                               str(ctx.get("en") or e.get("msg")))
+            errors.append({"loc": loc, "field": field.field, "message": field.message_ja, "msg": field.message_en,
+                           "type": e.get("type")})
         return JSONResponse({"detail": {"message": "入力に誤りがあります / invalid request", "errors": errors}},
                             status_code=422)
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 
-from matcher.auth import RateLimiter, Tokens, secret_key
 from matcher.config import Settings
+from matcher.services.auth import LoginLimiter, Tokens, secret_key
+from matcher.services.context import ContextCache, MatchContext
 from matcher.store.db import get_engine, session_scope, upgrade
 from matcher.store.tables import User
 
@@ -22,43 +22,23 @@ class AppState:
     settings: Settings
     engine: Engine
     tokens: Tokens
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    _ctx: Any = None
-    _history_stale: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    limiter: LoginLimiter
+    contexts: ContextCache
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
+        from matcher.search.embed import get_embedder
+
         settings.ensure_dirs()
         engine = get_engine(settings.sqlalchemy_url)
         upgrade(engine)
-        return cls(settings, engine, Tokens(secret_key(settings.data_dir, settings.secret_key)))
+        limiter = LoginLimiter(settings.redis_url or "memory://")
+        return cls(settings, engine, Tokens(secret_key(settings.data_dir, settings.secret_key)), limiter,
+                   ContextCache(engine, settings, lambda: get_embedder(settings)))
 
-    def context(self):
-        """The match context (indexes + scorer), loaded once and reloaded after changes."""
-        from matcher.embed import get_embedder
-        from matcher.indexing import IndexPaths
-        from matcher.shortlist import load_context
-
-        with self._lock:
-            if self._ctx is None:
-                if not IndexPaths.of(self.settings).vectors.exists():
-                    raise HTTPException(409, "索引がまだありません（取り込み後に作成されます） / no index yet")
-                self._ctx = load_context(self.engine, self.settings, get_embedder(self.settings))
-            elif self._history_stale:
-                from matcher.shortlist import load_history
-
-                self._ctx.history = load_history(self.engine, self._ctx.needs)
-            self._history_stale = False
-            return self._ctx
-
-    def invalidate(self, history_only: bool = False) -> None:
-        """Drop the cached context (data or model changed), or only its decision counts."""
-        with self._lock:
-            if history_only:
-                self._history_stale = True
-            else:
-                self._ctx = None
+    def context(self) -> MatchContext:
+        """The match context, reloaded whenever the store's data version or the indexes moved."""
+        return self.contexts.get()
 
 
 def state(request: Request) -> AppState:

@@ -9,12 +9,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.deps import Admin, CurrentUser, Staff, State
-from matcher import directory
-from matcher.auth import UserError, create_user
-from matcher.ingest import yes_no
+from matcher import views
+from matcher.exchange.spec import DecisionRow, OrganizationRow, partial_model
+from matcher.services import directory
+from matcher.services.auth import create_user
 
 
 class ErrorOut(BaseModel):
@@ -31,13 +32,10 @@ router = APIRouter(prefix="/api", responses={
     422: {**_ERR, "description": "入力の誤り / invalid input"},
     429: {**_ERR, "description": "試行が多すぎる / rate limited"},
 })
-ORG_FIELDS = ("name", "kind", "kana", "city", "address", "employees", "capital", "jsic", "processes", "equipment",
-              "certifications", "profile", "track_record", "corporate_group", "email", "email_opt_in", "publish")
-
-
 MAX_ID = 2_147_483_647  # ids are 32-bit on every supported database
 Id = Annotated[int, PathParam(ge=1, le=MAX_ID)]
-OrgKind = Literal["企業", "大学", "研究機関", "支援機関", "販売先", "company", "university", "institute", "support", "buyer"]
+# A PATCH names only the fields it changes; the merged row is validated by OrganizationRow.
+OrganizationPatch = partial_model(OrganizationRow, "OrganizationPatch", exclude=("external_id",))
 
 
 class TokenIn(BaseModel):
@@ -45,46 +43,18 @@ class TokenIn(BaseModel):
     password: str = Field(min_length=1, max_length=200)
 
 
-class OrganizationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    external_id: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=200)
-    kind: OrgKind = "企業"
-    kana: str | None = Field(default=None, max_length=200)
-    city: str | None = Field(default=None, max_length=100)
-    address: str | None = Field(default=None, max_length=300)
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
-    capital: int | None = Field(default=None, ge=0)
-    jsic: list[str] = Field(default_factory=list, max_length=50)
-    processes: list[str] = Field(default_factory=list, max_length=100)
-    equipment: str = Field(default="", max_length=5000)
-    certifications: list[str] = Field(default_factory=list, max_length=50)
-    profile: str = Field(default="", max_length=20000)
-    track_record: str = Field(default="", max_length=20000)
-    corporate_group: str | None = Field(default=None, max_length=100)
-    email: str | None = Field(default=None, max_length=254)
-    email_opt_in: bool = False
-    publish: bool = True
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"]
+    role: str
 
 
-class OrganizationPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    kind: OrgKind | None = None
-    city: str | None = Field(default=None, max_length=100)
-    employees: int | None = Field(default=None, ge=0, le=10_000_000)
-    processes: list[str] | None = Field(default=None, max_length=100)
-    certifications: list[str] | None = Field(default=None, max_length=50)
-    profile: str | None = Field(default=None, max_length=20000)
-    email: str | None = Field(default=None, max_length=254)
-    email_opt_in: bool | None = None
-    publish: bool | None = None
-
-
-class DecisionIn(BaseModel):
-    suggestion_id: int = Field(ge=1, le=MAX_ID)
-    verdict: Literal["accept", "reject", "skip"]
-    reason: Literal["process_mismatch", "distance", "size", "existing_relationship", "competitor", "other"] | None = None
+class DecisionOut(BaseModel):
+    decision_id: int
+    suggestion_id: int
+    verdict: str
+    reason: str | None
+    coordinator: str | None
 
 
 class UserIn(BaseModel):
@@ -102,27 +72,22 @@ def company_org(user) -> int | None:
     return user.org_id if user.org_id is not None else -1
 
 
-def _yn(v: Any) -> Any:
-    return yes_no(v) if isinstance(v, bool) else v
-
-
 def _reject(errors) -> HTTPException:
     return HTTPException(422, {"message": "入力に誤りがあります / invalid input", "rejected": [e.as_json() for e in errors]})
 
 
 @router.post("/token", tags=["auth"])
-def token(body: TokenIn, request: Request, st: State) -> dict[str, Any]:
+def token(body: TokenIn, request: Request, st: State) -> TokenOut:
     """ログインしてベアラートークンを得る / exchange email + password for a bearer token."""
-    from matcher.auth import authenticate
+    from matcher.services.auth import authenticate
 
-    key = f"{request.client.host if request.client else '-'}:{body.email.lower()}"
-    if not st.limiter.allow(key):
+    if not st.limiter.allow(body.email, request.client.host if request.client else "-"):
         raise HTTPException(429, "ログイン試行が多すぎます。しばらく待ってください / too many login attempts")
     user = authenticate(st.engine, body.email, body.password)
     if user is None:
         raise HTTPException(401, "メールアドレスまたはパスワードが違います / wrong email or password")
-    st.limiter.reset(key)
-    return {"access_token": st.tokens.issue(user), "token_type": "bearer", "role": user.role}
+    st.limiter.reset(body.email)
+    return TokenOut(access_token=st.tokens.issue(user), token_type="bearer", role=user.role)
 
 
 @router.get("/organizations", tags=["organizations"])
@@ -144,30 +109,27 @@ def get_organization(org_id: Id, user: CurrentUser, st: State) -> dict[str, Any]
 
 
 @router.post("/organizations", status_code=201, tags=["organizations"])
-def create_organization(body: OrganizationIn, user: Staff, st: State) -> dict[str, Any]:
-    from matcher.catalog import upsert_one
+def create_organization(body: OrganizationRow, user: Staff, st: State) -> dict[str, Any]:
+    from matcher.exchange.catalog import upsert_one
 
-    values = {k: _yn(v) for k, v in body.model_dump().items()}
-    status, errors = upsert_one(st.engine, "organizations", values, actor=user.email)
+    status, errors = upsert_one(st.engine, "organizations", body.model_dump(), actor=user.email)
     if errors:
         raise _reject(errors)
-    st.invalidate()
     org_id = directory.organization_id(st.engine, body.external_id)
     return {"status": status, "organization": directory.get_organization(st.engine, org_id)}
 
 
 @router.patch("/organizations/{org_id}", tags=["organizations"])
 def update_organization(org_id: Id, body: OrganizationPatch, user: Staff, st: State) -> dict[str, Any]:
-    from matcher.catalog import organization_values, upsert_one
+    from matcher.exchange.catalog import stored_organization, upsert_one
 
-    values = organization_values(st.engine, org_id)
+    values = stored_organization(st.engine, org_id)
     if values is None:
         raise HTTPException(404, "企業が見つかりません / organisation not found")
-    values.update({k: _yn(v) for k, v in body.model_dump(exclude_unset=True).items() if v is not None})
+    values.update(body.model_dump(exclude_unset=True))
     status, errors = upsert_one(st.engine, "organizations", values, actor=user.email)
     if errors:
         raise _reject(errors)
-    st.invalidate()
     return {"status": status, "organization": directory.get_organization(st.engine, org_id)}
 
 
@@ -179,10 +141,11 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
 
 
 def import_bytes(st, data: bytes, filename: str, kind: str, strict: bool, actor: str) -> dict[str, Any]:
-    from matcher.catalog import import_file
-    from matcher.embed import get_embedder
-    from matcher.indexing import sync_indexes
-    from matcher.ingest import KINDS, IngestFileError, guess_kind
+    from matcher.errors import FileError
+    from matcher.exchange.catalog import import_file
+    from matcher.exchange.ingest import KINDS, guess_kind
+    from matcher.search.embed import get_embedder
+    from matcher.search.indexing import sync_indexes
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / (Path(filename or "upload").name or "upload")
@@ -191,15 +154,14 @@ def import_bytes(st, data: bytes, filename: str, kind: str, strict: bool, actor:
             chosen = kind if kind in KINDS else guess_kind(path)
             report = import_file(st.engine, path, chosen, strict=strict, actor=actor,  # type: ignore[arg-type]
                                  reports_dir=st.settings.data_dir / "reports")
-        except IngestFileError as exc:
-            raise HTTPException(422, {"message": f"{exc.message_ja} / {exc.message_en}", "file": filename}) from exc
+        except FileError as exc:
+            raise HTTPException(422, {"message": exc.message, "file": filename}) from exc
     out = report.as_json()
     out["file"] = filename
     for e in out["rejected"]:
         e["file"] = filename
     if report.stored and (report.inserted or report.updated):
         out["index"] = sync_indexes(st.engine, st.settings, get_embedder(st.settings)).as_json()
-        st.invalidate()
     return out
 
 
@@ -232,16 +194,14 @@ def get_need(need_id: Id, user: CurrentUser, st: State) -> dict[str, Any]:
     return need
 
 
-@router.post("/needs/{need_id}/shortlist", tags=["shortlists"])
+@router.post("/needs/{need_id}/shortlist", tags=["shortlists"], response_model=views.ShortlistOut,
+             response_model_exclude_unset=True)
 def make_shortlist(need_id: Id, user: Staff, st: State,
-                   kind: Annotated[str, Query(pattern="^(partners|seeds|all)$")] = "partners",
-                   k: Annotated[int, Query(ge=1, le=50)] = 10) -> dict[str, Any]:
-    from matcher.shortlist import NotFound, shortlist_need
+                   kind: Annotated[Literal["partners", "seeds", "all"], Query()] = "partners",
+                   k: Annotated[int, Query(ge=1, le=50)] = 10) -> views.ShortlistOut:
+    from matcher.services.shortlists import shortlist_need
 
-    try:
-        return shortlist_need(st.context(), need_id, kind, k)  # type: ignore[arg-type]
-    except NotFound as exc:
-        raise HTTPException(404, str(exc.args[0])) from exc
+    return views.shortlist_out(shortlist_need(st.context(), need_id, kind, k))
 
 
 @router.get("/suggestions", tags=["shortlists"])
@@ -252,54 +212,41 @@ def list_suggestions(user: CurrentUser, st: State, need_id: Annotated[int | None
 
 
 @router.post("/decisions", status_code=201, tags=["decisions"])
-def decide(body: DecisionIn, user: Staff, st: State) -> dict[str, Any]:
-    from matcher.decisions import DecisionError, record_decision
+def decide(body: DecisionRow, user: Staff, st: State) -> DecisionOut:
+    """The coordinator is the logged-in user, whatever the body says."""
+    from matcher.learn.decisions import record_decision
 
-    try:
-        dec = record_decision(st.engine, body.suggestion_id, body.verdict, body.reason, user.email)
-    except DecisionError as exc:
-        raise HTTPException(404, str(exc)) from exc
-    st.invalidate(history_only=True)
-    return {"decision_id": dec.id, "suggestion_id": dec.suggestion_id, "verdict": dec.verdict, "reason": dec.reason,
-            "coordinator": dec.coordinator}
+    dec = record_decision(st.engine, body.suggestion_id, body.verdict, body.reason, user.email, body.decided_at)
+    return DecisionOut(decision_id=dec.id, suggestion_id=dec.suggestion_id, verdict=dec.verdict, reason=dec.reason,
+                       coordinator=dec.coordinator)
 
 
 @router.get("/models", tags=["models"])
 def models(user: Admin, st: State) -> dict[str, Any]:
-    from matcher.training import list_versions
+    from matcher.learn.training import list_versions
 
     return {"versions": list_versions(st.engine)}
 
 
 @router.post("/models/{version}/promote", tags=["models"])
 def promote(version: Annotated[str, PathParam(max_length=64)], user: Admin, st: State) -> dict[str, Any]:
-    from matcher.training import promote_version
+    from matcher.learn.training import promote_version
 
-    try:
-        out = promote_version(st.engine, version, user.email)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from exc
-    st.invalidate()
-    return out
+    return promote_version(st.engine, version, user.email)
 
 
 @router.post("/models/rollback", tags=["models"])
 def rollback(user: Admin, st: State) -> dict[str, Any]:
-    from matcher.training import rollback as do_rollback
+    from matcher.learn.training import rollback as do_rollback
 
-    try:
-        out = do_rollback(st.engine, user.email)
-    except ValueError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    st.invalidate()
-    return out
+    return do_rollback(st.engine, user.email)
 
 
 @router.get("/export", tags=["export"], response_class=FileResponse)
 def export(user: Staff, st: State, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
            table: Annotated[str, Query(pattern="^(organizations|needs|suggestions)$")] = "organizations"):
     """XLSX（全シート）または CSV（UTF-8 BOM、1表） / XLSX workbook or one CSV table."""
-    from matcher.export import export as do_export
+    from matcher.exchange.export import export as do_export
 
     out_dir = Path(tempfile.mkdtemp(prefix="export-", dir=st.settings.data_dir))
     if format == "xlsx":
@@ -315,8 +262,5 @@ def export(user: Staff, st: State, format: Annotated[str, Query(pattern="^(xlsx|
 
 @router.post("/users", status_code=201, tags=["users"])
 def add_user(body: UserIn, user: Admin, st: State) -> dict[str, Any]:
-    try:
-        created = create_user(st.engine, body.email, body.role, body.password, body.org_external_id, user.email)
-    except UserError as exc:
-        raise HTTPException(409, str(exc)) from exc
+    created = create_user(st.engine, body.email, body.role, body.password, body.org_external_id, user.email)
     return {"id": created.id, "email": created.email, "role": created.role, "org_id": created.org_id}

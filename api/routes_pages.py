@@ -12,8 +12,8 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import SESSION_COOKIE, State, optional_user
 from api.routes_api import Id
-from matcher import directory
-from matcher.decisions import REASONS
+from matcher.exchange.spec import REASONS
+from matcher.services import directory
 from matcher.store.tables import User
 
 router = APIRouter(include_in_schema=False)
@@ -66,7 +66,7 @@ def login_page(request: Request, st: State, user: OptionalUser) -> Response:
 
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, st: State) -> Response:
-    from matcher.auth import authenticate
+    from matcher.services.auth import authenticate
 
     form = await request.form()
     email = str(form.get("email") or "")[:254]
@@ -74,15 +74,14 @@ async def login(request: Request, st: State) -> Response:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not sent or not secrets.compare_digest(sent, expected):
         raise HTTPException(403, "フォームの有効期限が切れました。ページを再読み込みしてください / CSRF check failed")
-    key = f"{request.client.host if request.client else '-'}:{email.lower()}"
-    if not st.limiter.allow(key):
+    if not st.limiter.allow(email, request.client.host if request.client else "-"):
         return render(request, st, "login.html", None, status_code=429, csrf=sent, email=email,
                       error="ログイン試行が多すぎます。1分ほど待ってから再度お試しください。")
     user = authenticate(st.engine, email, str(form.get("password") or ""))
     if user is None:
         return render(request, st, "login.html", None, status_code=401, csrf=sent, email=email,
                       error="メールアドレスまたはパスワードが違います。")
-    st.limiter.reset(key)
+    st.limiter.reset(email)
     resp = RedirectResponse("/", 303)
     resp.set_cookie(SESSION_COOKIE, st.tokens.issue(user), httponly=True, samesite="lax", max_age=12 * 3600)
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
@@ -119,7 +118,7 @@ def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, mess
 async def need_shortlist(need_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
     from starlette.concurrency import run_in_threadpool
 
-    from matcher.shortlist import shortlist_need
+    from matcher.services.shortlists import shortlist_need
 
     page_user(request, user, "admin", "coordinator")
     await check_csrf(request, st)
@@ -129,17 +128,13 @@ async def need_shortlist(need_id: Id, request: Request, st: State, user: Optiona
 
 @router.post("/suggestions/{suggestion_id}/decision")
 async def decide(suggestion_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-    from matcher.decisions import DecisionError, record_decision
+    from matcher.learn.decisions import record_decision
 
     user = page_user(request, user, "admin", "coordinator")
     form = await check_csrf(request, st)
     verdict = str(form.get("verdict") or "")
     reason = str(form.get("reason") or "") or None
-    try:
-        record_decision(st.engine, suggestion_id, verdict, reason if verdict == "reject" else None, user.email)
-    except DecisionError as exc:
-        raise HTTPException(422, str(exc)) from exc
-    st.invalidate(history_only=True)
+    record_decision(st.engine, suggestion_id, verdict, reason if verdict == "reject" else None, user.email)
     need_id = str(form.get("need_id") or "")
     target = f"/needs/{int(need_id)}#s{suggestion_id}" if need_id.isdigit() else "/needs"
     return RedirectResponse(target, 303)
@@ -193,7 +188,7 @@ async def import_post(request: Request, st: State, user: OptionalUser) -> Respon
 
 @router.get("/models", response_class=HTMLResponse)
 def models_page(request: Request, st: State, user: OptionalUser) -> Response:
-    from matcher.training import list_versions
+    from matcher.learn.training import list_versions
 
     user = page_user(request, user, "admin")
     return render(request, st, "models.html", user, versions=list_versions(st.engine), status_ja=STATUS_JA)
@@ -201,27 +196,19 @@ def models_page(request: Request, st: State, user: OptionalUser) -> Response:
 
 @router.post("/models/{version}/promote")
 async def models_promote(version: str, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-    from matcher.training import promote_version
+    from matcher.learn.training import promote_version
 
     user = page_user(request, user, "admin")
     await check_csrf(request, st)
-    try:
-        promote_version(st.engine, version[:64], user.email)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from exc
-    st.invalidate()
+    promote_version(st.engine, version[:64], user.email)
     return RedirectResponse("/models", 303)
 
 
 @router.post("/models/rollback")
 async def models_rollback(request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-    from matcher.training import rollback
+    from matcher.learn.training import rollback
 
     user = page_user(request, user, "admin")
     await check_csrf(request, st)
-    try:
-        rollback(st.engine, user.email)
-    except ValueError as exc:
-        raise HTTPException(409, str(exc)) from exc
-    st.invalidate()
+    rollback(st.engine, user.email)
     return RedirectResponse("/models", 303)

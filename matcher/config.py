@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
     hnsw_threshold: int = 200_000
     secret_key: str | None = None  # None → generated once into data_dir/secret.key
+    # Shared state for several workers (login limits now; job queue and sessions next). None → memory.
+    redis_url: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025

@@ -7,19 +7,17 @@ run, so a number is never read without its reference point.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
-from matcher.index import BM25Index, VectorIndex
-from matcher.retrieve import rrf_fuse
+from matcher.errors import InvalidInput
+from matcher.metrics import ranking_metrics, spearman
+from matcher.search.index import BM25Index, VectorIndex
+from matcher.search.retrieve import rrf_fuse
 from matcher.text import lemmas, normalize
-
-CUTOFFS = (1, 5, 10)
 
 
 def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
@@ -31,38 +29,10 @@ def read_jsonl(path: Path, limit: int | None = None) -> list[dict]:
             try:
                 rows.append(json.loads(line))
             except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}: line {line_no}: invalid JSON ({exc.msg})") from exc
+                raise InvalidInput(f"{path}: {line_no} 行目の JSON が壊れています", f"{path}: line {line_no}: invalid JSON ({exc.msg})") from exc
             if limit and len(rows) >= limit:
                 break
     return rows
-
-
-def spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    return float(spearmanr(x, y).statistic)
-
-
-def recall_at(rank: int | None, k: int) -> float:
-    return 1.0 if rank is not None and rank <= k else 0.0
-
-
-def mrr_at(rank: int | None, k: int = 10) -> float:
-    return 1.0 / rank if rank is not None and rank <= k else 0.0
-
-
-def ndcg_at(ranks: Sequence[int], n_relevant: int, k: int = 10) -> float:
-    """Binary-relevance nDCG@k given the 1-based ranks of the relevant items that were found."""
-    dcg = sum(1.0 / math.log2(r + 1) for r in ranks if r <= k)
-    ideal = sum(1.0 / math.log2(r + 1) for r in range(1, min(n_relevant, k) + 1))
-    return dcg / ideal if ideal else 0.0
-
-
-def ranking_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
-    """Mean recall@1/5/10, MRR@10 and nDCG@10 over queries with one relevant item each."""
-    n = max(len(ranks), 1)
-    out = {f"recall@{k}": sum(recall_at(r, k) for r in ranks) / n for k in CUTOFFS}
-    out["mrr@10"] = sum(mrr_at(r) for r in ranks) / n
-    out["ndcg@10"] = sum(ndcg_at([r] if r else [], 1) for r in ranks) / n
-    return {k: round(v, 4) for k, v in out.items()}
 
 
 def tfidf_char_cosines(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
@@ -93,7 +63,7 @@ def eval_sts(path: Path, embedder, limit: int | None = None) -> StsResult:
     for line_no, r in enumerate(rows, start=1):
         missing = {"sentence1", "sentence2", "label"} - set(r)
         if missing:
-            raise ValueError(f"{path}: record {line_no}: missing field(s) {sorted(missing)}")
+            raise InvalidInput(f"{path}: {line_no} 件目に項目がありません: {sorted(missing)}", f"{path}: record {line_no}: missing field(s) {sorted(missing)}")
     s1 = [normalize(r["sentence1"]) for r in rows]
     s2 = [normalize(r["sentence2"]) for r in rows]
     gold = [float(r["label"]) for r in rows]
@@ -111,7 +81,7 @@ def eval_retrieval(corpus_path: Path, queries_path: Path, embedder, limit: int |
     id_of = {doc["id"]: int(i) for i, doc in zip(ids, corpus, strict=True)}
     for line_no, q in enumerate(queries, start=1):
         if q.get("positive_id") not in id_of:
-            raise ValueError(f"{queries_path}: record {line_no}: positive_id not in corpus")
+            raise InvalidInput(f"{queries_path}: {line_no} 件目の positive_id がコーパスにありません", f"{queries_path}: record {line_no}: positive_id not in corpus")
     texts = [normalize(f"{d.get('title', '')}\n{d['text']}") for d in corpus]
     qtexts = [normalize(q["query"]) for q in queries]
 
@@ -143,14 +113,14 @@ def read_tsv_examples(path: Path) -> list[tuple[str, str]]:
             if line_no == 1 and parts[0] == "phrase":
                 continue
             if len(parts) != 2:
-                raise ValueError(f"{path}: line {line_no}: expected phrase<TAB>code")
+                raise InvalidInput(f"{path}: {line_no} 行目は「語句<TAB>コード」の形式ではありません", f"{path}: line {line_no}: expected phrase<TAB>code")
             out.append((parts[0], parts[1]))
     return out
 
 
 def eval_tagging(path: Path, embedder, limit: int | None = None) -> dict:
     """Top-1/top-5 accuracy of the JSIC tagger beside a name-only TF-IDF baseline."""
-    from matcher.taxonomy import JsicTagger, name_only_baseline
+    from matcher.text.taxonomy import JsicTagger, name_only_baseline
 
     examples = read_tsv_examples(path)[:limit] if limit else read_tsv_examples(path)
     phrases, gold = [p for p, _ in examples], [c for _, c in examples]

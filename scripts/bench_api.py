@@ -35,8 +35,8 @@ def main() -> None:
     from sqlmodel import select
 
     from api.app import create_app
-    from matcher.auth import create_user
-    from matcher.embed import get_embedder
+    from matcher.search.embed import get_embedder
+    from matcher.services.auth import create_user
     from matcher.store.db import session_scope
     from matcher.store.tables import Decision
     from scripts.bench_feedback import build_demo

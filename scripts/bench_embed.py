@@ -56,7 +56,7 @@ def main() -> None:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     from matcher.config import Settings
-    from matcher.embed import Embedder
+    from matcher.search.embed import Embedder
 
     torch.set_num_threads(args.threads)
     short = _load(ROOT / "corpora/jglue/jsts_train.jsonl", "sentence1", args.short)
@@ -85,7 +85,7 @@ def main() -> None:
         print(f"{name:32} {r['short_per_s']:9.1f} {r['short_per_s'] / base['short_per_s']:8.2f} "
               f"{r['long_per_s']:8.1f} {r['long_per_s'] / base['long_per_s']:8.2f} {r['query_ms']:9.2f}")
     pairs = [json.loads(x) for x in (ROOT / "corpora/jglue/jsts_train.jsonl").read_text(encoding="utf-8").splitlines()[:1000]]
-    from matcher.evaluate import spearman
+    from matcher.metrics import spearman
 
     gold = [p["label"] for p in pairs]
     for name, model in (("fp32", st), ("int8", st8)):

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def hidden_points(ctx, query, party) -> int:
-    from matcher.features import covered_processes
+    from matcher.graph.features import covered_processes
 
     cov = len(covered_processes(query, party)) / len(query.required) if query.required else 0.0
     requester_city = ctx.orgs[query.org_id].city if query.org_id in ctx.orgs else None
@@ -43,10 +43,10 @@ def hidden_ndcg(ctx, query, shortlist_ids: list[int], pool_ids: list[int], k: in
 
 
 def build_demo(data_dir: Path, embedder):
-    from matcher.catalog import import_file
     from matcher.config import Settings
-    from matcher.embed import CachedEmbedder, EmbeddingCache
-    from matcher.indexing import sync_indexes
+    from matcher.exchange.catalog import import_file
+    from matcher.search.embed import CachedEmbedder, EmbeddingCache
+    from matcher.search.indexing import sync_indexes
     from matcher.store.db import get_engine, upgrade
 
     settings = Settings(data_dir=data_dir)
@@ -62,16 +62,10 @@ def build_demo(data_dir: Path, embedder):
 
 
 def simulate(engine, settings, embedder, rounds: int = 6, seed: int = 7, k: int = 10) -> list[dict]:
-    from matcher.decisions import record_decision
-    from matcher.shortlist import (
-        find_need,
-        load_context,
-        need_party,
-        query_vector,
-        rank_candidates,
-        shortlist_need,
-    )
-    from matcher.training import train
+    from matcher.learn.decisions import record_decision
+    from matcher.learn.training import train
+    from matcher.services.context import load_context
+    from matcher.services.shortlists import query_vector, shortlist_need
 
     rng = random.Random(seed)
     clock = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
@@ -80,20 +74,20 @@ def simulate(engine, settings, embedder, rounds: int = 6, seed: int = 7, k: int 
         ctx = load_context(engine, settings, embedder)
         scores, n_dec = [], 0
         for need in sorted(ctx.needs.values(), key=lambda n: n.id):
-            query = need_party(ctx, find_need(ctx, need.id))
-            pool = [s.party.id for s in rank_candidates(ctx, query, "organization", query_vector(ctx, query)).scored]
+            query = ctx.need_party(need)
+            pool = [e.candidate.id for e in ctx.edges.rank(query, "organization", query_vector(ctx, query)).edges]
             out = shortlist_need(ctx, need.id, "partners", k, store=True)
-            ids = [c["org"]["id"] for c in out["candidates"]]
+            ids = [e.candidate.id for e in out.candidates]
             scores.append(hidden_ndcg(ctx, query, ids, pool, k))
             if rnd == rounds:
                 continue  # the last round only measures
-            for c in out["candidates"]:
-                if rng.random() > c["rank"] ** -0.7:
+            for e in out.candidates:
+                if rng.random() > (e.rank or 1) ** -0.7:
                     continue  # not examined
-                pts = hidden_points(ctx, query, ctx.org_parties[c["org"]["id"]])
+                pts = hidden_points(ctx, query, e.candidate)
                 accept = (pts >= 3) != (rng.random() < 0.1)
                 clock += timedelta(minutes=3)
-                record_decision(engine, c["suggestion_id"], "accept" if accept else "reject",
+                record_decision(engine, e.suggestion_id, "accept" if accept else "reject",
                                 None if accept else "その他", "sim-coordinator", clock)
                 n_dec += 1
         row = {"round": rnd, "ndcg@10": round(sum(scores) / len(scores), 4), "model": ctx.model_version,
@@ -132,8 +126,8 @@ def train_timing(n: int) -> float:
     """Seconds to fit the learned ranker on n synthetic decisions (the trainer's hot loop)."""
     import numpy as np
 
-    from matcher.features import FEATURES
-    from matcher.rank import LearnedRanker
+    from matcher.graph.features import FEATURES
+    from matcher.graph.scorers import LearnedRanker
 
     rng = np.random.default_rng(0)
     X = rng.random((n, len(FEATURES)))
@@ -147,12 +141,11 @@ def train_timing(n: int) -> float:
 
 def flood(engine, n: int, seed: int = 0) -> None:
     """n suggestions with random feature snapshots and one decision each, bulk-inserted."""
-    import json
 
     import numpy as np
     from sqlalchemy import insert
 
-    from matcher.features import FEATURES
+    from matcher.graph.features import FEATURES
     from matcher.store.tables import Decision, Suggestion
 
     rng = np.random.default_rng(seed)
@@ -161,7 +154,7 @@ def flood(engine, n: int, seed: int = 0) -> None:
     sugg = [{"id": i + 1, "run_id": f"flood{i // 100}", "query_type": "need", "query_id": i // 10,
              "candidate_type": "organization", "candidate_id": i % 500 + 1, "kind": "partner", "rank": i % 10 + 1,
              "score": 0.0, "model_version": "cold-start-v1", "explanation": "", "created_at": start,
-             "features": json.dumps(dict(zip(FEATURES, X[i].round(4).tolist(), strict=True)))} for i in range(n)]
+             "features": dict(zip(FEATURES, X[i].round(4).tolist(), strict=True))} for i in range(n)]
     decs = [{"suggestion_id": i + 1, "verdict": "accept" if X[i, 0] + 0.2 * rng.standard_normal() > 0.5 else "reject",
              "decided_at": start + timedelta(minutes=i), "created_at": start} for i in range(n)]
     with engine.begin() as conn:
@@ -173,8 +166,8 @@ def flood(engine, n: int, seed: int = 0) -> None:
 def flood_timing(n: int) -> tuple[float, str]:
     """Seconds for `train` (read decisions from the store, IPS, select, fit, gate) after n decisions."""
     from matcher.config import Settings
+    from matcher.learn.training import train
     from matcher.store.db import get_engine, upgrade
-    from matcher.training import train
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp))
@@ -193,7 +186,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "test-output" / "feedback_curve.png")
     args = ap.parse_args()
     from matcher.config import Settings
-    from matcher.embed import get_embedder
+    from matcher.search.embed import get_embedder
 
     embedder = get_embedder(Settings(), cached=False)
     with tempfile.TemporaryDirectory() as tmp:

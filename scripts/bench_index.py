@@ -20,7 +20,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher.index import VectorIndex  # noqa: E402
+from matcher.search.index import VectorIndex  # noqa: E402
 
 
 def unit(n: int, d: int, seed: int) -> np.ndarray:

@@ -39,11 +39,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=10_000)
     args = ap.parse_args()
-    from matcher.catalog import import_file
     from matcher.config import Settings
-    from matcher.embed import CachedEmbedder, EmbeddingCache, get_embedder
-    from matcher.indexing import sync_indexes
-    from matcher.ingest import parse_file
+    from matcher.exchange.catalog import import_file
+    from matcher.exchange.ingest import parse_file
+    from matcher.search.embed import CachedEmbedder, EmbeddingCache, get_embedder
+    from matcher.search.indexing import sync_indexes
     from matcher.store.db import get_engine, upgrade
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -28,13 +28,12 @@ QUERIES = ["半導体製造装置向けステンレス部品の切削・溶接�
 
 
 def build_context(n_docs: int, embedder):
-    from matcher.config import Settings
-    from matcher.constraints import ConstraintSet
-    from matcher.features import History, Party
-    from matcher.index import BM25Index, VectorIndex
-    from matcher.retrieve import DocMeta, Retriever
-    from matcher.shortlist import MatchContext
-    from matcher.store.tables import Organization
+    from matcher.graph.constraints import ConstraintSet
+    from matcher.graph.edges import EdgeBuilder
+    from matcher.graph.model import History, Party
+    from matcher.graph.scorers import ColdStartScorer
+    from matcher.search.index import BM25Index, VectorIndex
+    from matcher.search.retrieve import DocMeta, Retriever
 
     rng = random.Random(0)
     vecs = np.random.default_rng(0).standard_normal((n_docs, 384)).astype(np.float32)
@@ -48,15 +47,15 @@ def build_context(n_docs: int, embedder):
     meta = {int(i): DocMeta("organization", int((i - 1) // 3) + 1, "profile") for i in ids}
     n_orgs = (n_docs + 2) // 3
     cities = ["日野市", "八王子市", "町田市", "川崎市"]
-    orgs, parties = {}, {}
+    parties = {}
     for o in range(1, n_orgs + 1):
-        orgs[o] = Organization(id=o, external_id=f"B{o}", name=f"ベンチ{o}工業", city=rng.choice(cities),
-                               employees=rng.randint(3, 300))
-        parties[o] = Party("organization", o, orgs[o].name, "", o, orgs[o].city, orgs[o].employees,
-                           ("ISO9001",) if rng.random() < 0.5 else (), tuple(rng.sample(PROCS, 3)))
+        parties[o] = Party(type="organization", id=o, external_id=f"B{o}", name=f"ベンチ{o}工業", org_id=o,
+                           city=rng.choice(cities), employees=rng.randint(3, 300),
+                           certifications=("ISO9001",) if rng.random() < 0.5 else (),
+                           processes=tuple(rng.sample(PROCS, 3)))
     doc_text = {int(i): "".join(d) for i, d in zip(ids, docs, strict=True)}
-    return MatchContext(Settings(), None, embedder, Retriever(vectors, bm25, meta), orgs, parties, {}, {}, {},
-                        doc_text, ConstraintSet(), History())
+    return EdgeBuilder(Retriever(vectors, bm25, meta), {"organization": parties, "seed": {}}, doc_text,
+                       ConstraintSet(), History(), ColdStartScorer().fit())
 
 
 def main() -> None:
@@ -65,25 +64,24 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=50)
     args = ap.parse_args()
     from matcher.config import Settings
-    from matcher.embed import get_embedder
-    from matcher.features import Party
-    from matcher.shortlist import candidate_json, rank_candidates
+    from matcher.graph.model import Party
+    from matcher.search.embed import get_embedder
 
     embedder = get_embedder(Settings(), cached=False)
     print(f"{'docs':>7} {'search p50':>10} {'search p95':>10} {'shortlist p50':>13} {'shortlist p95':>13} {'p95 ratio':>9}")
     for n in args.sizes:
-        ctx = build_context(n, embedder)
+        edges = build_context(n, embedder)
         search, full = [], []
         for i in range(args.queries + 3):
             text = QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" 案件{i}")
-            query = Party("need", i, text=text, org_id=None, city="日野市", required=("切削", "研削", "検査"))
+            query = Party(type="need", id=i, text=text, city="日野市", required=("切削", "研削", "検査"))
             t = time.perf_counter()
             qvec = embedder.encode([text], "query")[0]
-            ranked = rank_candidates(ctx, query, "organization", qvec)
-            _ = [candidate_json(ctx, query, s, r) for r, s in enumerate(ranked.scored[:10], start=1)]
+            ranked = edges.rank(query, "organization", qvec)
+            _ = [edges.explain(e) for e in ranked.edges[:10]]
             full_ms = 1000 * (time.perf_counter() - t)
             t = time.perf_counter()
-            ctx.retriever.vectors.search(qvec[None, :], 200)
+            edges.retriever.vectors.search(qvec[None, :], 200)
             search_ms = 1000 * (time.perf_counter() - t)
             if i >= 3:  # warm-up
                 full.append(full_ms)

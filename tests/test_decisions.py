@@ -1,7 +1,8 @@
 import pytest
 from sqlmodel import select
 
-from matcher.decisions import DecisionError, import_feedback, latest_decisions, record_decision
+from matcher.errors import InvalidInput, NotFound
+from matcher.learn.decisions import import_feedback, latest_decisions, record_decision
 from matcher.store.db import get_engine, session_scope, upgrade
 from matcher.store.tables import AuditLog, Decision, Suggestion
 
@@ -29,11 +30,11 @@ def test_a_later_decision_supersedes_without_deleting(eng):
 def test_reason_codes_in_japanese_and_english(eng):
     assert record_decision(eng, 2, "reject", "工程が合わない").reason == "process_mismatch"
     assert record_decision(eng, 2, "reject", "existing_relationship").reason == "existing_relationship"
-    with pytest.raises(DecisionError, match="unknown reason"):
+    with pytest.raises(InvalidInput, match="unknown reason"):
         record_decision(eng, 2, "reject", "気分")
-    with pytest.raises(DecisionError, match="unknown verdict"):
+    with pytest.raises(InvalidInput, match="unknown verdict"):
         record_decision(eng, 2, "maybe")
-    with pytest.raises(DecisionError, match="no suggestion"):
+    with pytest.raises(NotFound, match="no suggestion"):
         record_decision(eng, 999, "accept")
 
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from matcher.embed import CachedEmbedder, Embedder, EmbedderMissing, EmbeddingCache
+from matcher.search.embed import CachedEmbedder, Embedder, EmbedderMissing, EmbeddingCache
 
 
 def test_vectors_are_unit_float32(embedder):
@@ -74,7 +74,7 @@ def test_missing_model_directory_fails_loudly(tmp_path):
 def test_int8_option_stays_within_0_01_jsts_of_fp32(embedder):
     import json
 
-    from matcher.evaluate import spearman
+    from matcher.metrics import spearman
     from tests.conftest import CORPORA
 
     quantized = Embedder(embedder.model_path, quantize="int8")

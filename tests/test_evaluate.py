@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from matcher.evaluate import ndcg_at, ranking_metrics, tfidf_char_cosines
-from matcher.retrieve import rrf_fuse
+from matcher.evaluate import tfidf_char_cosines
+from matcher.metrics import ndcg_at, ranking_metrics
+from matcher.search.retrieve import rrf_fuse
 from tests.conftest import CORPORA, ROOT
 
 MATCHER = str(Path(sys.executable).parent / "matcher")

@@ -1,7 +1,7 @@
 from openpyxl import load_workbook
 
-from matcher.catalog import import_file
-from matcher.export import export
+from matcher.exchange.catalog import import_file
+from matcher.exchange.export import export
 from matcher.store.db import get_engine, upgrade
 from tests.conftest import FIXTURES
 

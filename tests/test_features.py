@@ -1,5 +1,6 @@
-from matcher.features import FEATURES, History, Party, certs_wanted, distance_class, edge_features
-from matcher.retrieve import Candidate
+from matcher.graph.features import FEATURES, certs_wanted, distance_class, edge_features
+from matcher.graph.model import History, Party
+from matcher.search.retrieve import Hit
 
 
 def test_distance_classes_around_hino():
@@ -15,11 +16,11 @@ def test_certifications_wanted_are_read_from_the_need():
 
 
 def test_edge_features_are_named_complete_and_monotone():
-    need = Party("need", 1, text="ISO9001 取得企業に切削と研削を依頼", org_id=5, city="日野市",
+    need = Party(type="need", id=1, text="ISO9001 取得企業に切削と研削を依頼", org_id=5, city="日野市",
                  required=("切削", "研削", "熱処理"))
-    good = Party("organization", 7, city="日野市", employees=50, certifications=("ISO9001",), processes=("切削", "研削"))
-    weak = Party("organization", 8, city="川崎市", employees=None, processes=("塗装",))
-    hit = Candidate(owner_id=7, rrf=0.03, dense_max=0.85, dense_mean=0.8, bm25_max=4.0, dense_rank=1, bm25_rank=2)
+    good = Party(type="organization", id=7, city="日野市", employees=50, certifications=("ISO9001",), processes=("切削", "研削"))
+    weak = Party(type="organization", id=8, city="川崎市", employees=None, processes=("塗装",))
+    hit = Hit(owner_id=7, rrf=0.03, dense_max=0.85, dense_mean=0.8, bm25_max=4.0, dense_rank=1, bm25_rank=2)
     hist = History(pair_rejects={(5, 8): 2})
     f_good = edge_features(need, good, hit, hist, bm25_top=8.0)
     f_weak = edge_features(need, weak, hit, hist, bm25_top=8.0)

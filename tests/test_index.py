@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from matcher.index import BM25Index, VectorIndex
+from matcher.search.index import BM25Index, VectorIndex
 
 
 def unit(n, d=384, seed=0):

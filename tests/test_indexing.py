@@ -1,8 +1,8 @@
 """Only changed documents are re-embedded and re-indexed."""
 
-from matcher.catalog import import_file
-from matcher.embed import CachedEmbedder, EmbeddingCache
-from matcher.indexing import load_indexes, sync_indexes
+from matcher.exchange.catalog import import_file
+from matcher.search.embed import CachedEmbedder, EmbeddingCache
+from matcher.search.indexing import load_indexes, sync_indexes
 from matcher.store.db import get_engine, upgrade
 from tests.conftest import FIXTURES
 

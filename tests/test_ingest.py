@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from matcher.ingest import IngestFileError, guess_kind, parse_file
+from matcher.errors import FileError
+from matcher.exchange.ingest import guess_kind, parse_file
 from tests.conftest import FIXTURES
 
 HEADER = "企業ID,企業名,種別,所在地,従業員数,業種コード,加工・技術,認証,技術紹介,メール,メール配信\n"
@@ -49,11 +50,11 @@ def test_xlsx_first_sheet_and_named_sheet(tmp_path):
     ws2["F2"] = 2599
     p = tmp_path / "book.xlsx"
     wb.save(p)
-    with pytest.raises(IngestFileError, match="required column"):
+    with pytest.raises(FileError, match="required column"):
         parse_file(p, "organizations")  # the first sheet is the memo
     parsed = parse_file(p, "organizations", sheet="企業一覧")
     assert parsed.format == "xlsx" and parsed.records[0].data["employees"] == 30
-    assert parsed.records[0].data["jsic_codes"] == ["2599"]
+    assert parsed.records[0].data["jsic"] == ["2599"]
 
 
 def test_json_and_jsonl(tmp_path):
@@ -71,7 +72,7 @@ def test_full_width_digits_yes_no_lists_and_spaces_are_normalised(tmp_path):
     assert not parsed.errors, parsed.errors
     d = parsed.records[0].data
     assert d["external_id"] == "A1" and d["name"] == "日野 テスト(架空)" and d["city"] == "日野市"
-    assert d["employees"] == 120 and d["jsic_codes"] == ["2599"]
+    assert d["employees"] == 120 and d["jsic"] == ["2599"]
     assert d["processes"] == ["旋削", "研削", "めっき"]
     assert d["certifications"] == ["ISO9001", "ISO14001"]
     assert d["email"] == "info@example.jp" and d["email_opt_in"] is True
@@ -80,7 +81,7 @@ def test_full_width_digits_yes_no_lists_and_spaces_are_normalised(tmp_path):
 def test_excel_dropped_leading_zero_is_restored(tmp_path):
     row = "A1,食品工場（架空）,企業,日野市,5,913,,,,,いいえ\n"
     parsed = parse_file(write(tmp_path, "o.csv", HEADER + row), "organizations")
-    assert parsed.records[0].data["jsic_codes"] == ["0913"]
+    assert parsed.records[0].data["jsic"] == ["0913"]
 
 
 BAD_ROWS = {
@@ -135,7 +136,7 @@ def test_need_for_an_unknown_organisation(tmp_path):
 def test_unreadable_files_get_one_clear_file_level_error(tmp_path, payload, match):
     p = tmp_path / "f.csv"
     p.write_bytes(payload)
-    with pytest.raises(IngestFileError, match=match) as info:
+    with pytest.raises(FileError, match=match) as info:
         parse_file(p, "organizations")
     assert info.value.message_ja and str(p) in str(info.value)
 

@@ -1,24 +1,46 @@
 import copy
+import dataclasses
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from matcher.constraints import ConstraintSet
-from matcher.shortlist import (
-    find_need,
-    need_party,
-    query_vector,
-    rank_candidates,
-    shortlist_all_needs,
-    shortlist_need,
-    shortlist_org,
-    shortlist_seed,
-    why_not,
-)
+from matcher import views
+from matcher.graph.constraints import ConstraintSet
+from matcher.services import shortlists as sl
+from matcher.services.shortlists import query_vector
 from matcher.store.db import session_scope
 from matcher.store.tables import Suggestion
+
+
+# The JSON a user sees (CLI --json, the API): the typed shortlist rendered at the edge.
+def shortlist_need(ctx, ref, kind="partners", k=10, store=True):
+    return views.as_json(views.shortlist_out(sl.shortlist_need(ctx, ref, kind, k, store)))
+
+
+def shortlist_seed(ctx, ref, k=10, store=True):
+    return views.as_json(views.shortlist_out(sl.shortlist_seed(ctx, ref, k, store)))
+
+
+def shortlist_org(ctx, ref, k=10, store=True):
+    return views.as_json(views.shortlist_out(sl.shortlist_org(ctx, ref, k, store)))
+
+
+def shortlist_all_needs(ctx, kind="partners", k=10, cap=None, store=True):
+    return views.as_json(views.batch_out(sl.shortlist_all_needs(ctx, kind, k, cap, store)))
+
+
+def why_not(ctx, need, org, k=10):
+    return views.as_json(views.why_not_out(sl.why_not(ctx, need, org, k)))
+
+
+def need_party(ctx, need):
+    return ctx.need_party(need)
+
+
+def find_need(ctx, ref):
+    return ctx.find_need(ref)
 
 
 def ids(result):
@@ -64,7 +86,7 @@ def test_explanations_name_only_terms_that_occur_in_both_texts(demo_ctx):
         for c in out["candidates"]:
             cand_id = c["org"]["id"] if "org" in c else c["seed"]["id"]
             owner = "organization" if "org" in c else "seed"
-            cand_text = "\n".join(demo_ctx.doc_text[d] for d in demo_ctx.retriever.docs_of(owner, cand_id))
+            cand_text = "\n".join(demo_ctx.edges.doc_text[d] for d in demo_ctx.edges.retriever.docs_of(owner, cand_id))
             for term in c["matched_terms"]:
                 assert term in query_text and term in cand_text, (ref, term)
             for proc in c["covered_capabilities"]:
@@ -76,7 +98,7 @@ def test_shortlists_are_stored_with_rank_version_and_features(demo_ctx):
     with session_scope(demo_ctx.engine) as s:
         rows = s.exec(select(Suggestion).where(Suggestion.id.in_([c["suggestion_id"] for c in out["candidates"]]))).all()
     assert sorted(r.rank for r in rows) == [1, 2, 3]
-    assert all(r.model_version == "cold-start-v1" and '"coverage"' in r.features for r in rows)
+    assert all(r.model_version == "cold-start-v1" and "coverage" in r.features for r in rows)
 
 
 def test_reverse_directions_seed_to_companies_and_company_to_partners(demo_ctx):
@@ -116,17 +138,19 @@ org_ids = st.integers(min_value=1, max_value=181)
        groups=st.dictionaries(org_ids, st.sampled_from(["G1", "G2", "G3"]), max_size=40))
 def test_constraints_are_never_violated(demo_ctx, conflicts, competitors, opted_out, groups):
     ctx = copy.copy(demo_ctx)
-    ctx.constraints = ConstraintSet(groups=groups, conflicts={frozenset(p) for p in conflicts},
-                                    competitors={frozenset(p) for p in competitors}, opted_out=opted_out)
+    cs = ConstraintSet(groups=groups, conflicts={frozenset(p) for p in conflicts},
+                       competitors={frozenset(p) for p in competitors}, opted_out=opted_out)
+    ctx.edges = dataclasses.replace(demo_ctx.edges, constraints=cs)
     for ref in ("HN001", "HN006"):
         query = need_party(ctx, find_need(ctx, ref))
-        ranked = rank_candidates(ctx, query, "organization", _qvec(ctx, ref))
-        for s in ranked.scored:
-            c, r = s.party.id, query.org_id
-            assert c != r and c not in opted_out
-            assert frozenset((r, c)) not in ctx.constraints.conflicts | ctx.constraints.competitors
+        ranked = ctx.edges.rank(query, "organization", _qvec(ctx, ref))
+        for e in ranked.edges:
+            c, r = e.candidate.id, query.org_id
+            assert c != r and c not in opted_out and e.excluded is None
+            assert frozenset((r, c)) not in cs.conflicts | cs.competitors
             assert not (groups.get(r) and groups.get(r) == groups.get(c))
-        assert {p.id for p, _ in ranked.excluded}.isdisjoint({s.party.id for s in ranked.scored})
+        assert all(e.excluded for e in ranked.excluded)
+        assert {e.candidate.id for e in ranked.excluded}.isdisjoint({e.candidate.id for e in ranked.edges})
 
 
 _QVEC: dict[str, np.ndarray] = {}

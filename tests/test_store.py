@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import select
 
-from matcher.catalog import import_file
-from matcher.ingest import IngestFileError
+from matcher.errors import FileError
+from matcher.exchange.catalog import import_file
 from matcher.store.db import current_revision, session_scope, upgrade
 from matcher.store.tables import Capability, Decision, Document, Need, Organization, ResearchSeed, Suggestion
 from tests.conftest import FIXTURES
@@ -37,8 +37,8 @@ def test_upgrade_creates_every_table_and_is_idempotent(engine):
     names = set(inspect(engine).get_table_names())
     assert {"organization", "document", "capability", "need", "researchseed", "suggestion", "decision",
             "constraint", "modelversion", "forumevent", "participant", "seatassignment", "emailmessage",
-            "user", "auditlog", "alembic_version"} <= names
-    assert upgrade(engine) == current_revision(engine) == "0001"
+            "user", "auditlog", "storeversion", "alembic_version"} <= names
+    assert upgrade(engine) == current_revision(engine) == "0002"
 
 
 def test_import_stores_organisations_documents_and_capabilities(engine, tmp_path):
@@ -103,13 +103,13 @@ def test_strict_mode_stores_nothing_when_any_row_is_bad(engine, tmp_path):
 def test_a_broken_file_changes_nothing_already_stored(engine, tmp_path):
     import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
     truncated = write(tmp_path, "cut.csv", HEADER + rows(3) + 'C9,"テスト')
-    with pytest.raises(IngestFileError):
+    with pytest.raises(FileError):
         import_file(engine, truncated, "organizations")
     assert count(engine, Organization) == 3
 
 
 def test_a_failure_midway_rolls_back_the_whole_file(engine, tmp_path, monkeypatch):
-    import matcher.catalog as catalog
+    import matcher.exchange.catalog as catalog
 
     import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
     calls = {"n": 0}
@@ -173,3 +173,53 @@ def test_japanese_text_round_trips_exactly(engine):
     with session_scope(engine) as s:
         assert s.exec(select(Organization.name)).one() == name
         assert s.exec(text("SELECT COUNT(*) FROM organization")).one()[0] == 1
+
+
+def test_migration_to_json_columns_keeps_stored_values(bare_engine):
+    """A database made before 0002 (JSON kept as text) upgrades with its values readable."""
+    from matcher.store.tables import AuditLog, ModelVersion
+
+    upgrade(bare_engine, "0001")
+    with bare_engine.begin() as conn:
+        conn.execute(text("INSERT INTO suggestion (run_id, query_type, query_id, candidate_type, candidate_id, kind, "
+                          "rank, score, model_version, features, explanation, created_at) VALUES ('r', 'need', 1, "
+                          "'organization', 2, 'partner', 1, 0.5, 'cold-start-v1', '{\"coverage\": 0.5}', '', "
+                          "CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO modelversion (version, kind, path, metrics, features, events_used, status, "
+                          "trained_at) VALUES ('v1', 'blended', '/x', '{\"candidate\": {\"auc\": 0.9}}', "
+                          "'[\"coverage\"]', 3, 'candidate', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO auditlog (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x', '')"))
+    assert upgrade(bare_engine) == "0002"
+    with session_scope(bare_engine) as s:
+        assert s.exec(select(Suggestion)).one().features == {"coverage": 0.5}
+        mv = s.exec(select(ModelVersion)).one()
+        assert mv.metrics == {"candidate": {"auc": 0.9}} and mv.features == ["coverage"]
+        assert s.exec(select(AuditLog)).one().detail == {}
+
+
+def test_store_versions_move_with_the_data_they_count(engine):
+    from matcher.store.db import store_versions
+    from matcher.store.tables import AuditLog
+
+    before = store_versions(engine)
+    with session_scope(engine) as s:
+        s.add(AuditLog(action="nothing-cached"))
+    assert store_versions(engine) == before
+    with session_scope(engine) as s:
+        s.add(Organization(external_id="V1", name="版テスト（架空）"))
+        s.flush()
+        s.add(Organization(external_id="V2", name="版テスト2（架空）"))  # one bump per transaction
+    mid = store_versions(engine)
+    assert mid["data"] == before["data"] + 1 and mid["decisions"] == before["decisions"]
+    with session_scope(engine) as s:
+        s.add(Suggestion(run_id="r", query_type="need", query_id=1, candidate_type="organization", candidate_id=1,
+                         kind="partner", rank=1, score=0.1, model_version="cold-start-v1"))
+        s.flush()
+        s.add(Decision(suggestion_id=s.exec(select(Suggestion.id)).first(), verdict="accept"))
+    after = store_versions(engine)
+    assert after["decisions"] == mid["decisions"] + 1 and after["data"] == mid["data"]
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.add(Organization(external_id="V3", name="失敗（架空）"))
+        s.flush()
+        raise RuntimeError("rolled back")
+    assert store_versions(engine) == after  # a rolled-back change bumps nothing

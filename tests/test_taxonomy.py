@@ -3,8 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from matcher.taxonomy import manufacturing_details, normalize_jsic_code, tag_processes
 from matcher.text import normalize
+from matcher.text.taxonomy import manufacturing_details, normalize_jsic_code, tag_processes
 from tests.conftest import CORPORA
 
 MATCHER = str(Path(sys.executable).parent / "matcher")

@@ -6,11 +6,9 @@ import pytest
 from sqlmodel import select
 
 from matcher.config import Settings
-from matcher.features import FEATURES
-from matcher.rank import BlendedRanker, LearnedRanker
-from matcher.store.db import get_engine, session_scope, upgrade
-from matcher.store.tables import AuditLog, Decision, Suggestion
-from matcher.training import (
+from matcher.graph.features import FEATURES
+from matcher.graph.scorers import BlendedRanker, LearnedRanker
+from matcher.learn.training import (
     COLD_START,
     active_version,
     build_training_set,
@@ -21,6 +19,8 @@ from matcher.training import (
     rollback,
     train,
 )
+from matcher.store.db import get_engine, session_scope, upgrade
+from matcher.store.tables import AuditLog, Decision, Suggestion
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def add_log(engine, n_lists, rule, start=datetime(2026, 1, 1, tzinfo=UTC), seed=
                 sid = base + q * 10 + r
                 s.add(Suggestion(id=sid, run_id=f"run{base}-{q}", query_type="need", query_id=q,
                                  candidate_type="organization", candidate_id=r, kind="partner", rank=r, score=0,
-                                 model_version=COLD_START, features=json.dumps(f)))
+                                 model_version=COLD_START, features=f))
                 s.flush()
                 if examine_all or rng.random() < r ** -0.7:
                     t += timedelta(minutes=1)
@@ -131,7 +131,7 @@ def test_promote_and_rollback_are_logged_and_reload_uses_the_active_version(env)
     assert active_version(engine).version == v2
     assert rollback(engine, "admin")["active"] == v1
     assert active_version(engine).version == v1
-    from matcher.training import active_scorer
+    from matcher.learn.training import active_scorer
 
     scorer = active_scorer(engine)
     assert isinstance(scorer, BlendedRanker) and scorer.version == v1
@@ -163,12 +163,11 @@ def test_simulated_coordinator_lifts_hidden_preference_ndcg(tmp_path, embedder):
 
 def test_decisions_about_deleted_organisations_still_train_and_rank(env):
     """Suggestions keep their feature snapshot, so a candidate that no longer exists is no obstacle."""
-    from matcher.shortlist import _history
+    from matcher.learn.decisions import latest_pairs
+    from matcher.services.context import load_history
 
     engine, settings = env
     add_log(engine, 60, lambda f: f["iso9001"] > 0.5)  # candidate ids 1..10 are not organisations at all
     assert train(engine, settings)["status"] == "promoted"
-    with session_scope(engine) as s:
-        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)).all()
-    history = _history(rows, needs={})
-    assert sum(history.accepts.values()) + sum(history.rejects.values()) == len(rows)
+    history = load_history(engine, needs={})
+    assert sum(history.accepts.values()) + sum(history.rejects.values()) == len(latest_pairs(engine)) > 0

@@ -7,8 +7,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlalchemy import Engine, event, update
+from sqlmodel import Session, create_engine, select
+
+from matcher.store import tables
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -33,6 +35,39 @@ def get_engine(url: str) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True)
     return engine
+
+
+# Which scope's counter a change to each table bumps. Users, suggestions, e-mails and the audit
+# log change nothing a cached match context holds.
+SCOPE_OF: dict[type, str] = {
+    tables.Organization: "data", tables.Document: "data", tables.Capability: "data", tables.Need: "data",
+    tables.ResearchSeed: "data", tables.Constraint: "data", tables.ModelVersion: "data",
+    tables.Decision: "decisions",
+}
+
+
+@event.listens_for(Session, "after_flush")
+def _bump_store_versions(session: Session, _context) -> None:
+    """Bump each touched scope once per transaction, inside that transaction: a reader sees the
+    new counter exactly when it can see the change."""
+    touched = {SCOPE_OF.get(type(obj)) for obj in (*session.new, *session.dirty, *session.deleted)}
+    done: set[str] = session.info.setdefault("bumped_scopes", set())
+    for scope in sorted(s for s in touched if s and s not in done):
+        session.connection().execute(update(tables.StoreVersion).where(tables.StoreVersion.scope == scope)
+                                     .values(version=tables.StoreVersion.version + 1))
+        done.add(scope)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_bumps(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("bumped_scopes", None)
+
+
+def store_versions(engine: Engine) -> dict[str, int]:
+    """The current counter of every scope (one small query: cheap enough for every request)."""
+    with Session(engine) as s:
+        return {v.scope: v.version for v in s.exec(select(tables.StoreVersion))}
 
 
 @contextmanager

@@ -1,15 +1,19 @@
 """SQLModel tables: the engine's whole persistent state (see DESIGN.md, data model).
 
 Lists (JSIC codes, processes, certifications) are stored as ``;``-joined text: they are always
-read whole, and a plain column keeps SQLite and PostgreSQL identical. Decisions and the audit
-log are append-only by construction (nothing in the library updates or deletes them).
+read whole and searched with LIKE, which a plain column keeps identical on SQLite and
+PostgreSQL. Structured values (feature snapshots, metrics, audit details) are JSON columns.
+Decisions and the audit log are append-only by construction (nothing in the library updates or
+deletes them). ``StoreVersion`` counts changes per scope, so caches key on it
+(``matcher.store.db``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -129,7 +133,7 @@ class Suggestion(SQLModel, table=True):
     rank: int
     score: float
     model_version: str = Field(max_length=64)
-    features: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -158,8 +162,8 @@ class ModelVersion(SQLModel, table=True):
     version: str = Field(unique=True, max_length=64)
     kind: str = Field(max_length=32)
     path: str = Field(max_length=500)
-    metrics: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
-    features: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    features: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     events_used: int = 0
     data_from: datetime | None = None
     data_to: datetime | None = None
@@ -223,4 +227,12 @@ class AuditLog(SQLModel, table=True):
     actor: str | None = Field(default=None, max_length=254)
     action: str = Field(max_length=64)
     target: str | None = Field(default=None, max_length=200)
-    detail: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class StoreVersion(SQLModel, table=True):
+    """A counter per scope ("data": organisations, needs, seeds, documents, constraints, ranker
+    versions; "decisions"), bumped in the same transaction as the change it counts."""
+
+    scope: str = Field(primary_key=True, max_length=16)
+    version: int = 0

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
+import unicodedata
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from matcher.errors import Conflict, InvalidInput
 from matcher.store.db import session_scope
 from matcher.store.tables import AuditLog, Organization, User
 
@@ -54,36 +54,32 @@ def secret_key(data_dir: Path, configured: str | None = None) -> str:
     return path.read_text().strip()
 
 
-class UserError(ValueError):
-    pass
-
-
 def create_user(engine: Engine, email: str, role: str, password: str, org_external_id: str | None = None,
                 actor: str | None = None) -> User:
-    email = email.strip().lower()
+    email = normalize_account(email)
     if role not in ROLES:
-        raise UserError(f"役割は {', '.join(ROLES)} のいずれかです / role must be one of {', '.join(ROLES)}")
+        raise InvalidInput(f"役割は {', '.join(ROLES)} のいずれかです", f"role must be one of {', '.join(ROLES)}")
     if len(password) < 10:
-        raise UserError("パスワードは10文字以上にしてください / password must be at least 10 characters")
+        raise InvalidInput("パスワードは10文字以上にしてください", "password must be at least 10 characters")
     with session_scope(engine) as s:
         if s.exec(select(User).where(User.email == email)).first():
-            raise UserError(f"{email} は既に登録されています / user {email} already exists")
+            raise Conflict(f"{email} は既に登録されています", f"user {email} already exists")
         org_id = None
         if role == "company":
             org = s.exec(select(Organization).where(Organization.external_id == (org_external_id or ""))).first()
             if org is None:
-                raise UserError("企業ユーザーには登録済みの企業IDが必要です / a company user needs an existing organisation id")
+                raise InvalidInput("企業ユーザーには登録済みの企業IDが必要です", "a company user needs an existing organisation id")
             org_id = org.id
         user = User(email=email, password_hash=hash_password(password), role=role, org_id=org_id)
         s.add(user)
-        s.add(AuditLog(actor=actor, action="user_create", target=email, detail=f'{{"role": "{role}"}}'))
+        s.add(AuditLog(actor=actor, action="user_create", target=email, detail={"role": role}))
         s.flush()
         return user
 
 
 def authenticate(engine: Engine, email: str, password: str) -> User | None:
     with session_scope(engine) as s:
-        user = s.exec(select(User).where(User.email == email.strip().lower())).first()
+        user = s.exec(select(User).where(User.email == normalize_account(email))).first()
     if user is None or not user.active:
         hash_password("timing-equaliser")  # same cost whether or not the user exists
         return None
@@ -115,22 +111,33 @@ class Tokens:
         return bool(value) and hmac.compare_digest(self.csrf(session_token), value or "")
 
 
-class RateLimiter:
-    """At most ``limit`` attempts per key in a sliding window (login brute-force protection)."""
+def normalize_account(email: str) -> str:
+    """The account a login names: trimmed, NFKC, lower-case (「 Coordinator@… 」 is the same account)."""
+    return unicodedata.normalize("NFKC", email or "").strip().lower()
 
-    def __init__(self, limit: int = 5, window_s: float = 60.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._hits: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, key: str) -> bool:
-        now = time.monotonic()
-        q = self._hits[key]
-        while q and now - q[0] > self.window_s:
-            q.popleft()
-        if len(q) >= self.limit:
-            return False
-        q.append(now)
-        return True
+class LoginLimiter:
+    """Login attempts limited per account and per client address (``limits``, moving window).
 
-    def reset(self, key: str) -> None:
-        self._hits.pop(key, None)
+    The store is Redis when ``MATCHER_REDIS_URL`` is set, so every worker and machine shares the
+    counters; otherwise process memory (one worker). Per account stops guessing one password
+    from many addresses; per address stops spraying one password across many accounts.
+    """
+
+    def __init__(self, storage_uri: str = "memory://", per_account: str = "5/minute",
+                 per_address: str = "20/minute") -> None:
+        from limits import parse, storage, strategies
+
+        self.storage_uri = storage_uri
+        self._strategy = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
+        self._account, self._address = parse(per_account), parse(per_address)
+
+    def allow(self, account: str, address: str) -> bool:
+        """Counts one attempt against both limits; False when either is exhausted."""
+        address_ok = self._strategy.hit(self._address, "login-address", address or "-")
+        account_ok = self._strategy.hit(self._account, "login-account", normalize_account(account))
+        return address_ok and account_ok
+
+    def reset(self, account: str) -> None:
+        """A successful login clears its account's counter (the address keeps its own)."""
+        self._strategy.clear(self._account, "login-account", normalize_account(account))

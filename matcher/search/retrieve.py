@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.index import BM25Index, VectorIndex
+from matcher.search.index import BM25Index, VectorIndex
 
 RRF_K = 60  # the constant from the original paper; flattens the head so one list cannot dominate
 DEPTH = 200  # owners kept per query: recall-oriented, the ranker sorts them out
@@ -41,7 +41,7 @@ class DocMeta:
 
 
 @dataclass
-class Candidate:
+class Hit:
     owner_id: int
     rrf: float
     dense_max: float = 0.0
@@ -79,7 +79,7 @@ class Retriever:
         return self.docs_of_.get((owner_type, owner_id), [])
 
     def candidates(self, query_vec: np.ndarray, query_lemmas: Sequence[str], owner_type: str,
-                   depth: int = DEPTH, exclude: Iterable[int] = ()) -> list[Candidate]:
+                   depth: int = DEPTH, exclude: Iterable[int] = ()) -> list[Hit]:
         exclude = set(exclude)
         # Over-fetch in proportion to how much of the index belongs to other owner types.
         share = self.count_.get(owner_type, 0) / max(len(self.meta), 1)
@@ -99,7 +99,7 @@ class Retriever:
             found = sims[~np.isnan(sims)]
             lexical = [float(raw[p]) for p in (self.bm25.position(d) for d in docs) if p is not None]
             best = int(np.argmax(np.where(np.isnan(sims), -np.inf, sims))) if found.size else 0
-            out.append(Candidate(
+            out.append(Hit(
                 owner_id=owner, rrf=rrf,
                 dense_max=float(found.max()) if found.size else 0.0,
                 dense_mean=float(found.mean()) if found.size else 0.0,

@@ -13,16 +13,13 @@ from typing import Any, Literal
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.catalog import ORG_EXPORT_FIELDS, org_import_fields
-from matcher.ingest import HEADERS, yes_no
+from matcher.exchange.spec import STATUS_JA, NeedRow, OrganizationRow, organization_values, yes_no
 from matcher.store.db import session_scope
 from matcher.store.tables import Document, Need, Organization, Suggestion, split_list
 
-STATUS_JA = {"open": "受付中", "closed": "終了"}
 # The first (Japanese) header of each field in the import format, so an export re-imports as is.
-ORG_HEADERS = [HEADERS["organizations"][f][0] for f in ORG_EXPORT_FIELDS]
-NEED_FIELDS = ("external_id", "org_external_id", "title", "text", "required_processes", "status", "fictional")
-NEED_HEADERS = [HEADERS["needs"][f][0] for f in NEED_FIELDS]
+ORG_HEADERS = [f.headers[0] for f in OrganizationRow.FIELDS]
+NEED_HEADERS = [f.headers[0] for f in NeedRow.FIELDS]
 SUGGESTION_HEADERS = ["提案ID", "実行ID", "照会種別", "照会ID", "候補種別", "候補ID", "候補名", "順位", "スコア",
                       "モデル版", "理由", "作成日時"]
 
@@ -35,7 +32,7 @@ def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
             docs.setdefault(d.owner_id, {})[d.kind] = d.text
         ext = {o.id: o.external_id for o in orgs}
         names = {o.id: o.name for o in orgs}
-        org_rows = [[fields[f] for f in ORG_EXPORT_FIELDS] for fields in (org_import_fields(o, docs.get(o.id, {})) for o in orgs)]
+        org_rows = [list(organization_values(o, docs.get(o.id, {})).values()) for o in orgs]
         needs = s.exec(select(Need).order_by(Need.external_id)).all()
         need_rows = [[n.external_id, ext.get(n.org_id, ""), n.title, n.text, ";".join(split_list(n.required_processes)),
                       STATUS_JA.get(n.status, n.status), yes_no(n.fictional)] for n in needs]

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from matcher.config import Settings
-from matcher.index import BM25Index, VectorIndex
+from matcher.search.index import BM25Index, VectorIndex
 from matcher.store.db import session_scope
 from matcher.store.tables import Document
 from matcher.text import lemmas

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from matcher.retrieve import Candidate
+from matcher.graph.model import History, Party
+from matcher.search.retrieve import Hit
 
 FEATURES: tuple[str, ...] = (
     "dense_max", "dense_mean", "dense_scaled", "bm25", "bm25_norm", "rrf", "dense_rank_inv", "bm25_rank_inv",
@@ -33,33 +33,6 @@ TAMA = {
 }
 HOME_CITY = "日野市"
 CERT_PATTERN = re.compile(r"ISO\s?\d{4,5}|JIS\s?Q\s?\d{4}|IATF\s?16949|エコアクション21", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class Party:
-    """Either side of an edge: an organisation, a research seed or a need."""
-
-    type: str
-    id: int
-    name: str = ""
-    text: str = ""
-    org_id: int | None = None
-    city: str | None = None
-    employees: int | None = None
-    certifications: tuple[str, ...] = ()
-    processes: tuple[str, ...] = ()  # process codes (taxonomy.PROCESSES)
-    required: tuple[str, ...] = ()  # for needs: required process codes
-    updated_at: datetime | None = None
-
-
-@dataclass
-class History:
-    """Past coordinator decisions, counted per candidate and per (requester, candidate) pair."""
-
-    accepts: dict[int, int] = field(default_factory=dict)
-    rejects: dict[int, int] = field(default_factory=dict)
-    pair_accepts: dict[tuple[int, int], int] = field(default_factory=dict)
-    pair_rejects: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
 def distance_class(a: str | None, b: str | None) -> str:
@@ -83,13 +56,15 @@ def certs_wanted(text: str) -> set[str]:
     return {_norm_cert(m) for m in CERT_PATTERN.findall(text)}
 
 
-def edge_features(query: Party, cand: Party, hit: Candidate, history: History, bm25_top: float,
-                  now: datetime | None = None) -> dict[str, float]:
+def edge_features(query: Party, cand: Party, hit: Hit, history: History, bm25_top: float,
+                  now: datetime | None = None, covered: tuple[str, ...] | None = None,
+                  dist: str | None = None) -> dict[str, float]:
+    """``covered`` and ``dist`` may be passed when the caller already has them for the edge."""
     now = now or datetime.now(UTC)
     held = {_norm_cert(c) for c in cand.certifications}
     wanted = certs_wanted(query.text)
-    covered = [p for p in query.required if p in cand.processes]
-    dist = distance_class(query.city, cand.city)
+    covered = covered_processes(query, cand) if covered is None else covered
+    dist = distance_class(query.city, cand.city) if dist is None else dist
     updated = cand.updated_at
     if updated is not None and updated.tzinfo is None:
         updated = updated.replace(tzinfo=UTC)
@@ -129,5 +104,5 @@ def edge_features(query: Party, cand: Party, hit: Candidate, history: History, b
     return {name: round(float(f[name]), 6) for name in FEATURES}
 
 
-def covered_processes(query: Party, cand: Party) -> list[str]:
-    return [p for p in query.required if p in cand.processes]
+def covered_processes(query: Party, cand: Party) -> tuple[str, ...]:
+    return tuple(p for p in query.required if p in cand.processes)

@@ -1,0 +1,1 @@
+"""Files in and out: entity specifications, readers, row validation, import and export."""

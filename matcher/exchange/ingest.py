@@ -1,0 +1,346 @@
+"""Readers for the files coordinators actually have, and validation into clean records.
+
+CSV arrives as UTF-8, UTF-8 with BOM or Shift_JIS/CP932 (Excel on Japanese Windows), sometimes
+UTF-16 ("Unicode text"); spreadsheets as XLSX; machine exports as JSON/JSONL. The format and
+encoding are detected from the bytes, never from the file name. Every problem is reported with
+file, row (as a spreadsheet shows it: header = row 1), field, and a Japanese + English message.
+This module only reads and validates; storing is ``matcher.exchange.catalog``'s job.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from matcher.errors import FileError
+from matcher.exchange.spec import ENTITIES, KINDS, Kind, RowModel, clean, field_errors
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    row: int  # as a spreadsheet shows it (header = 1)
+    field: str
+    message_ja: str
+    message_en: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.message_ja} / {self.message_en}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "row": self.row, "field": self.field, "message": self.message,
+                "message_ja": self.message_ja, "message_en": self.message_en}
+
+
+@dataclass
+class RawRow:
+    row: int
+    values: dict[str, Any]  # canonical field → raw value
+    original: dict[str, Any] = field(default_factory=dict)  # header as written → raw value
+
+
+@dataclass
+class Record:
+    kind: str
+    row: int
+    model: RowModel
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.model.model_dump()
+
+
+@dataclass
+class ParsedFile:
+    file: str
+    kind: Kind
+    records: list[Record]
+    errors: list[RowError]
+    rows: list[RawRow]
+    encoding: str
+    format: str
+
+
+# -- headers -----------------------------------------------------------------------------------
+def _header_key(h: Any) -> str:
+    return unicodedata.normalize("NFKC", str(h or "")).strip().lstrip("\ufeff").lower()
+
+
+def map_headers(file: str, kind: str, headers: list[Any]) -> dict[int, str]:
+    """Column index → canonical field; a missing required column is a file-level error."""
+    spec = ENTITIES[kind]
+    return map_columns(file, spec.headers, spec.required, headers)
+
+
+def map_columns(file: str, spec: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                headers: list[Any]) -> dict[int, str]:
+    lookup = {_header_key(alias): name for name, aliases in spec.items() for alias in aliases}
+    mapping: dict[int, str] = {}
+    for i, h in enumerate(headers):
+        name = lookup.get(_header_key(h))
+        if name and name not in mapping.values():
+            mapping[i] = name
+    missing = [f for f in required if f not in mapping.values()]
+    if missing:
+        wanted = ", ".join(f"{spec[f][0]} ({f})" for f in missing)
+        raise FileError(file, f"必須の列がありません: {wanted}", f"required column(s) missing: {wanted}")
+    return mapping
+
+
+def read_table_rows(path: Path, kind: str, sheet: str | None = None) -> list[RawRow]:
+    """Rows of a CSV/XLSX with a header (same detection and errors as imports), by the entity's spec."""
+    file = str(path)
+    data = _read_bytes(path)
+    fmt = detect_format(data)
+    if fmt == "xlsx":
+        table = _xlsx_table(file, data, sheet)
+    elif fmt == "csv":
+        table = _csv_table(file, decode_text(file, data)[0])
+    else:
+        raise FileError(file, "CSV か Excel (.xlsx) を指定してください", "expected CSV or XLSX")
+    return _rows_from_table(file, kind, table)
+
+
+# -- bytes → rows --------------------------------------------------------------------------------
+def detect_format(data: bytes) -> str:
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if stripped[:1] == b"[":
+        return "json"
+    if stripped[:1] == b"{":
+        return "jsonl"
+    return "csv"
+
+
+def decode_text(file: str, data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: BOMs first, then strict UTF-8, strict CP932, then charset-normalizer."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    if b"\x00" in data[:8192]:
+        raise FileError(file, "バイナリファイルのようです（CSV/Excel/JSON ではありません）",
+                              "looks like a binary file, not CSV/XLSX/JSON")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(data) - 3 and exc.reason.startswith("unexpected end"):
+            raise FileError(file, "ファイルが途中で切れています（文字の途中で終わっています）",
+                                  "file is truncated (ends inside a character)") from exc
+    try:
+        return data.decode("cp932"), "cp932"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None or best.encoding is None:
+        raise FileError(file, "文字コードを判別できません", "cannot detect the text encoding")
+    return str(best), best.encoding
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    return v
+
+
+def read_rows(path: Path, kind: str, sheet: str | None = None) -> tuple[list[RawRow], str, str]:
+    """Rows of a file with canonical field names; (rows, format, encoding)."""
+    file = str(path)
+    data = _read_bytes(path)
+    fmt = detect_format(data)
+    if fmt == "xlsx":
+        return _read_xlsx(file, data, kind, sheet), fmt, "xlsx"
+    text, encoding = decode_text(file, data)
+    if fmt in ("json", "jsonl"):
+        return _read_json(file, text, kind, fmt), fmt, encoding
+    return _read_csv(file, text, kind), fmt, encoding
+
+
+def _rows_from_table(file: str, kind: str, table: list[tuple[int, list[Any]]]) -> list[RawRow]:
+    mapping = map_headers(file, kind, table[0][1])
+    headers = table[0][1]
+    rows = []
+    for row_no, cells in table[1:]:
+        if all(c is None or str(c).strip() == "" for c in cells):
+            continue
+        values = {name: (_cell(cells[i]) if i < len(cells) else None) for i, name in mapping.items()}
+        original = {str(headers[i]): cells[i] for i in range(min(len(headers), len(cells)))}
+        rows.append(RawRow(row_no, values, original))
+    return rows
+
+
+def _read_bytes(path: Path) -> bytes:
+    file = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FileError(file, f"ファイルを読めません: {exc.strerror}", f"cannot read file: {exc.strerror}") from exc
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise FileError(file, "ファイルが空です", "file is empty")
+    if detect_format(data) == "xls":
+        raise FileError(file, "旧形式の Excel (.xls) には対応していません。.xlsx で保存してください",
+                              "legacy .xls is not supported; save as .xlsx")
+    return data
+
+
+def _read_csv(file: str, text: str, kind: str) -> list[RawRow]:
+    return _rows_from_table(file, kind, _csv_table(file, text))
+
+
+def _csv_table(file: str, text: str) -> list[tuple[int, list[Any]]]:
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if first.count("\t") > first.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    table: list[tuple[int, list[Any]]] = []
+    try:
+        for cells in reader:
+            table.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise FileError(file, f"CSV の形式が壊れています（{reader.line_num} 行目付近、ファイルが途中で切れている可能性）",
+                              f"malformed CSV near line {reader.line_num} (possibly truncated): {exc}") from exc
+    if not table:
+        raise FileError(file, "ファイルが空です", "file is empty")
+    # csv line_num counts physical lines; a spreadsheet counts records. Report records.
+    return [(i + 1, cells) for i, (_, cells) in enumerate(table)]
+
+
+def _read_xlsx(file: str, data: bytes, kind: str, sheet: str | None) -> list[RawRow]:
+    return _rows_from_table(file, kind, _xlsx_table(file, data, sheet))
+
+
+def _xlsx_table(file: str, data: bytes, sheet: str | None) -> list[tuple[int, list[Any]]]:
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileError(file, "Excel ファイルが壊れているか途中で切れています",
+                              f"the Excel file is damaged or truncated ({exc})") from exc
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise FileError(file, f"シート「{sheet}」がありません（{', '.join(wb.sheetnames)}）",
+                                  f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+        ws = wb[sheet] if sheet else wb.worksheets[0]
+        table = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+    finally:
+        wb.close()
+    while table and all(c is None for c in table[0][1]):
+        table.pop(0)
+    if not table:
+        raise FileError(file, "シートが空です", "the sheet is empty")
+    return table
+
+
+def _read_json(file: str, text: str, kind: str, fmt: str) -> list[RawRow]:
+    items: list[tuple[int, Any]] = []
+    try:
+        if fmt == "json":
+            doc = json.loads(text)
+            if not isinstance(doc, list):
+                raise FileError(file, "JSON は配列である必要があります", "JSON must be an array of records")
+            items = list(enumerate(doc, start=1))
+        else:
+            for line_no, line in enumerate(text.splitlines(), start=1):
+                if line.strip():
+                    items.append((line_no, json.loads(line)))
+    except json.JSONDecodeError as exc:
+        raise FileError(file, f"JSON の形式が壊れています（{exc.lineno} 行目）",
+                              f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
+    headers: list[str] = []
+    for _, obj in items:
+        if not isinstance(obj, dict):
+            raise FileError(file, "各レコードはオブジェクトである必要があります", "each record must be an object")
+        headers.extend(k for k in obj if k not in headers)
+    if not items:
+        raise FileError(file, "レコードがありません", "no records")
+    mapping = map_headers(file, kind, headers)
+    rows = []
+    for n, obj in items:
+        values = {}
+        for i, name in mapping.items():
+            v = obj.get(headers[i])
+            values[name] = ";".join(map(str, v)) if isinstance(v, list) else v
+        rows.append(RawRow(n, values, dict(obj)))
+    return rows
+
+
+# -- validation ----------------------------------------------------------------------------------
+class RowValidator:
+    """One raw row → a validated row model, or its RowErrors. Cross-row checks (a key repeated
+    in the same file) live here; everything about one row is the row model's job."""
+
+    def __init__(self, file: str, kind: str, context: dict[str, Any] | None = None,
+                 defaults: dict[str, Any] | None = None) -> None:
+        self.file, self.kind, self.spec = file, kind, ENTITIES[kind]
+        self.context = context or {}
+        self.defaults = defaults or {}
+        self.seen: dict[str, int] = {}
+
+    def validate(self, raw: RawRow) -> tuple[Record | None, list[RowError]]:
+        values, row = dict(raw.values), raw.row
+        for name, value in self.defaults.items():
+            if not clean(values.get(name)):
+                values[name] = value
+        errors: list[RowError] = []
+        key = clean(values.get("external_id")) if "external_id" in self.spec.headers else ""
+        if key:
+            if key in self.seen:
+                errors.append(RowError(self.file, row, "external_id",
+                                       f"ID「{key}」がファイル内で重複しています（{self.seen[key]} 行目と同じ）",
+                                       f"duplicate key {key!r} in this file (first at row {self.seen[key]})"))
+            else:
+                self.seen[key] = row
+        try:
+            model = self.spec.model.model_validate(values, context=self.context)
+        except ValidationError as exc:
+            errors += [RowError(self.file, row, e.field, e.message_ja, e.message_en) for e in field_errors(exc)]
+            return None, errors
+        return (None if errors else Record(self.kind, row, model)), errors
+
+
+def parse_file(path: Path, kind: Kind, known_orgs: set[str] | None = None,
+               sheet: str | None = None, defaults: dict[str, Any] | None = None) -> ParsedFile:
+    """Read and validate a whole file; file-level problems raise FileError.
+    ``known_orgs`` (external ids) are what a need or seed may refer to; ``defaults`` fill fields a
+    file leaves empty (e.g. the source of a public data set)."""
+    rows, fmt, encoding = read_rows(path, kind, sheet)
+    context = {"known_orgs": known_orgs or set()} if kind in ("needs", "seeds") else {}
+    validator = RowValidator(str(path), kind, context, defaults)
+    records, errors = [], []
+    for raw in rows:
+        rec, errs = validator.validate(raw)
+        errors += errs
+        if rec:
+            records.append(rec)
+    return ParsedFile(str(path), kind, records, errors, rows, encoding, fmt)
+
+
+def guess_kind(path: Path) -> Kind:
+    """Which kind of file this is, from its header: the kind whose required columns are all
+    present and which recognises the most columns (organisations on a tie)."""
+    best: Kind = "organizations"
+    best_hits = -1
+    for kind in KINDS:
+        try:
+            rows, _, _ = read_rows(path, kind)
+        except FileError:
+            continue
+        hits = len(rows[0].values) if rows else 0
+        if hits > best_hits:
+            best, best_hits = kind, hits
+    return best

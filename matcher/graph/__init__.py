@@ -1,0 +1,1 @@
+"""The scored graph: parties, edge features, scorers, hard constraints, explanations."""

@@ -1,0 +1,65 @@
+"""Hard constraints on the scored graph.
+
+A candidate is never suggested to itself or to its own corporate group, never across a declared
+conflict or competitor pair, and never when it has opted out. Every exclusion carries a reason
+code ("why not") with a Japanese and an English label. Exposure caps for a batch are a solver's
+job (``matcher.solve.capped``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+REASONS_JA = {
+    "self": "依頼元の企業自身です",
+    "same_group": "依頼元と同じ企業グループです",
+    "conflict": "除外ペアとして登録されています",
+    "competitor": "競合関係として登録されています",
+    "opt_out": "提案の受け取り・掲載を停止しています",
+    "exposure_cap": "一括提案での掲載回数の上限に達しました",
+}
+REASONS_EN = {
+    "self": "the requester itself",
+    "same_group": "same corporate group as the requester",
+    "conflict": "declared conflict pair",
+    "competitor": "declared competitors",
+    "opt_out": "opted out of suggestions",
+    "exposure_cap": "exposure cap reached in this batch",
+}
+
+
+@dataclass
+class ConstraintSet:
+    groups: dict[int, str] = field(default_factory=dict)  # org id → corporate group
+    conflicts: set[frozenset[int]] = field(default_factory=set)
+    competitors: set[frozenset[int]] = field(default_factory=set)
+    opted_out: set[int] = field(default_factory=set)
+
+    def why_not(self, requester: int | None, candidate: int) -> str | None:
+        """The reason code that forbids this edge, or None when it is allowed."""
+        if candidate in self.opted_out:
+            return "opt_out"
+        if requester is None:
+            return None
+        if requester == candidate:
+            return "self"
+        g1, g2 = self.groups.get(requester), self.groups.get(candidate)
+        if g1 and g1 == g2:
+            return "same_group"
+        pair = frozenset((requester, candidate))
+        if pair in self.conflicts:
+            return "conflict"
+        if pair in self.competitors:
+            return "competitor"
+        return None
+
+    def split(self, requester: int | None, candidates: Iterable[int]) -> tuple[list[int], list[tuple[int, str]]]:
+        kept, excluded = [], []
+        for c in candidates:
+            reason = self.why_not(requester, c)
+            if reason:
+                excluded.append((c, reason))
+            else:
+                kept.append(c)
+        return kept, excluded

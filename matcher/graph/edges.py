@@ -1,0 +1,74 @@
+"""Scoring one query's edges: retrieve → features → constraints → score, then explain the top.
+
+``EdgeBuilder`` holds what every edge is scored against (indexes, parties, constraints, decision
+history, the active scorer). Each edge's covered processes and distance class are computed once
+here and carried on the edge; explanations and rendering read them from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.graph.constraints import ConstraintSet
+from matcher.graph.explain import reason_ja
+from matcher.graph.features import FEATURES, covered_processes, distance_class, edge_features
+from matcher.graph.model import CandidateType, History, Party, Ranked, ScoredEdge
+from matcher.graph.scorers import Scorer, feature_matrix
+from matcher.search.retrieve import DEPTH, Retriever
+from matcher.text import lemmas
+from matcher.text.terms import shared_terms
+
+
+@dataclass
+class EdgeBuilder:
+    retriever: Retriever
+    parties: dict[CandidateType, dict[int, Party]]
+    doc_text: dict[int, str]
+    constraints: ConstraintSet
+    history: History
+    scorer: Scorer
+
+    @property
+    def model_version(self) -> str:
+        return getattr(self.scorer, "version", "unknown")
+
+    def rank(self, query: Party, candidate_type: CandidateType, qvec: np.ndarray, depth: int = DEPTH) -> Ranked:
+        """Allowed edges sorted by score (ties by id), and the excluded ones with their reason."""
+        parties = self.parties[candidate_type]
+        hits = self.retriever.candidates(qvec, lemmas(query.text, normalized=True), candidate_type, depth)
+        hits = [h for h in hits if h.owner_id in parties]
+        bm25_top = max((h.bm25_max for h in hits), default=0.0)
+        allowed: list[ScoredEdge] = []
+        excluded: list[ScoredEdge] = []
+        for h in hits:
+            cand = parties[h.owner_id]
+            owner = cand.id if candidate_type == "organization" else cand.org_id
+            reason = self.constraints.why_not(query.org_id, owner) if owner is not None else None
+            if reason:
+                excluded.append(ScoredEdge(query=query, candidate=cand, hit=h, excluded=reason))
+                continue
+            covered = covered_processes(query, cand)
+            dist = distance_class(query.city, cand.city)
+            allowed.append(ScoredEdge(
+                query=query, candidate=cand, hit=h, covered=covered, distance=dist,
+                features=edge_features(query, cand, h, self.history, bm25_top, covered=covered, dist=dist)))
+        if allowed:
+            scores = self.scorer.score(feature_matrix([e.features for e in allowed]))
+            for e, v in zip(allowed, scores, strict=True):
+                e.score = round(float(v), 6)
+        allowed.sort(key=lambda e: (-e.score, e.candidate.id))
+        return Ranked(query, candidate_type, allowed, excluded)
+
+    def explain(self, edge: ScoredEdge, n_drivers: int = 5) -> ScoredEdge:
+        """Fill the edge's matched terms, score drivers and Japanese reason (top-k edges only:
+        tokenising both texts is the costly part)."""
+        cand_text = "\n".join(self.doc_text.get(d, "") for d in (edge.hit.doc_ids if edge.hit else []))
+        edge.matched_terms = tuple(shared_terms(edge.query.text, cand_text))
+        x = np.array([edge.features[f] for f in FEATURES])
+        contrib = self.scorer.contributions(x)
+        ordered = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))[:n_drivers]
+        edge.drivers = {name: round(value, 4) for name, value in ordered}
+        edge.reason = reason_ja(edge)
+        return edge

@@ -1,0 +1,1 @@
+"""Coordinator decisions → training sets → ranker versions with a promotion gate."""

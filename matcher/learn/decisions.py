@@ -1,0 +1,106 @@
+"""Coordinator decisions on suggestions: append-only, the latest one per suggestion counts.
+
+A later decision on the same suggestion supersedes an earlier one without deleting it, so the
+history of how a coordinator changed their mind stays auditable. One row model
+(``exchange.spec.DecisionRow``) validates a decision from the CLI, the API, a page form and a
+bulk feedback file alike, with the same row-level errors as ingestion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from matcher.errors import InvalidInput, NotFound
+from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
+from matcher.exchange.spec import REASONS, DecisionRow, field_errors
+from matcher.store.db import session_scope
+from matcher.store.tables import AuditLog, Decision, Suggestion
+
+
+def validate_decision(suggestion_id: Any, verdict: Any, reason: Any = None, by: Any = None,
+                      decided_at: Any = None) -> DecisionRow:
+    """One decision through the row model; the first problem raises ``InvalidInput``."""
+    try:
+        return DecisionRow.model_validate({"suggestion_id": suggestion_id, "verdict": verdict, "reason": reason,
+                                           "coordinator": by, "decided_at": decided_at})
+    except ValidationError as exc:
+        first = field_errors(exc)[0]
+        raise InvalidInput(first.message_ja, first.message_en, field=first.field) from None
+
+
+def record_decision(engine: Engine, suggestion_id: Any, verdict: Any, reason: Any = None,
+                    by: str | None = None, decided_at: datetime | None = None) -> Decision:
+    row = validate_decision(suggestion_id, verdict, reason, by, decided_at)
+    with session_scope(engine) as s:
+        if s.get(Suggestion, row.suggestion_id) is None:
+            raise NotFound(f"提案ID {row.suggestion_id} はありません", f"no suggestion {row.suggestion_id}")
+        dec = Decision(suggestion_id=row.suggestion_id, verdict=row.verdict, reason=row.reason,
+                       coordinator=row.coordinator, decided_at=row.decided_at or datetime.now(UTC))
+        s.add(dec)
+        s.add(AuditLog(actor=row.coordinator, action="decide", target=f"suggestion:{row.suggestion_id}",
+                       detail={"verdict": row.verdict, "reason": row.reason}))
+        s.flush()
+        return dec
+
+
+def latest_pairs(engine: Engine) -> list[tuple[Decision, Suggestion]]:
+    """(latest decision, its suggestion) per decided suggestion: by decision time, then insertion."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
+                      .order_by(Decision.decided_at, Decision.id)).all()
+    latest: dict[int, tuple[Decision, Suggestion]] = {}
+    for dec, sug in rows:
+        latest[sug.id] = (dec, sug)
+    return list(latest.values())
+
+
+def latest_decisions(engine: Engine) -> dict[int, Decision]:
+    """suggestion id → its latest decision."""
+    return {sug.id: dec for dec, sug in latest_pairs(engine)}
+
+
+@dataclass
+class FeedbackReport:
+    file: str
+    inserted: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "inserted": self.inserted, "rejected": [e.as_json() for e in self.rejected]}
+
+
+def import_feedback(engine: Engine, path: Path, strict: bool = False) -> FeedbackReport:
+    """Bulk decisions from CSV/XLSX; valid rows are stored in one transaction."""
+    rows = read_table_rows(Path(path), "decisions")
+    report = FeedbackReport(str(path))
+    with session_scope(engine) as s:
+        known = set(s.exec(select(Suggestion.id)).all())
+    validator = RowValidator(str(path), "decisions", {"known_suggestions": known})
+    good: list[Decision] = []
+    for raw in rows:
+        record, errors = validator.validate(raw)
+        if errors or record is None:
+            report.rejected += errors
+            continue
+        row = record.model
+        assert isinstance(row, DecisionRow)
+        good.append(Decision(suggestion_id=row.suggestion_id, verdict=row.verdict, reason=row.reason,
+                             coordinator=row.coordinator, decided_at=row.decided_at or datetime.now(UTC)))
+    if strict and report.rejected:
+        return report
+    with session_scope(engine) as s:
+        s.add_all(good)
+        s.add(AuditLog(action="feedback_import", target=Path(path).name,
+                       detail={"inserted": len(good), "rejected": len(report.rejected)}))
+    report.inserted = len(good)
+    return report
+
+
+__all__ = ["REASONS", "import_feedback", "latest_decisions", "latest_pairs", "record_decision"]

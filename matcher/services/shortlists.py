@@ -1,0 +1,159 @@
+"""Shortlists: a need (or a seed, or a company) → ranked partners / research seeds, with reasons.
+
+Each query goes retrieve → features → constraints → score → top-k → explain (``graph.edges``),
+and every shortlist is stored as suggestions with rank positions, scorer version and feature
+snapshot, so decisions can be learned from later. A batch over every open need is one
+``ScoredGraph`` solved under an exposure cap (``solve.capped``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from matcher.graph.model import (
+    CANDIDATE_TYPES,
+    CapReport,
+    Party,
+    ScoredEdge,
+    ScoredGraph,
+    Shortlist,
+    ShortlistKind,
+)
+from matcher.search.retrieve import DEPTH
+from matcher.services.context import MatchContext
+from matcher.solve.capped import capped_assignment, default_cap
+from matcher.store.db import session_scope
+from matcher.store.tables import Suggestion
+
+
+def query_vector(ctx: MatchContext, query: Party) -> np.ndarray:
+    return ctx.embedder.encode([query.text], "query")[0]
+
+
+def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
+    """One Suggestion row per listed edge; the edges learn their suggestion ids."""
+    run_id = shortlist.run_id or uuid.uuid4().hex
+    shortlist.run_id = run_id
+    with session_scope(ctx.engine) as s:
+        rows = []
+        for edge in shortlist.candidates:
+            row = Suggestion(run_id=run_id, query_type=shortlist.query.type, query_id=shortlist.query.id,
+                             candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
+                             kind="partner" if edge.candidate_type == "organization" else "seed",
+                             rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
+                             features=dict(sorted(edge.features.items())), explanation=edge.reason)
+            s.add(row)
+            rows.append(row)
+        s.flush()
+        for edge, row in zip(shortlist.candidates, rows, strict=True):
+            edge.suggestion_id = row.id
+
+
+def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "partners", k: int = 10,
+                    store: bool = True, run_id: str | None = None, chosen: dict[str, list[int]] | None = None,
+                    qvec: np.ndarray | None = None) -> Shortlist:
+    """Rank, constrain, explain and (optionally) store one shortlist. ``chosen`` overrides the
+    top-k per candidate type (the batch passes its capped assignment here)."""
+    qvec = query_vector(ctx, query) if qvec is None else qvec
+    candidates: list[ScoredEdge] = []
+    excluded: list[ScoredEdge] = []
+    for cand_type in CANDIDATE_TYPES[kind]:
+        ranked = ctx.edges.rank(query, cand_type, qvec)
+        picks = ranked.edges[:k]
+        if chosen is not None and cand_type in chosen:
+            by_id = {e.candidate.id: e for e in ranked.edges}
+            picks = [by_id[i] for i in chosen[cand_type] if i in by_id]
+        for r, edge in enumerate(picks, start=1):
+            edge.rank = r
+            candidates.append(ctx.edges.explain(edge))
+        excluded.extend(ranked.excluded)
+    shortlist = Shortlist(query=query, kind=kind, model_version=ctx.model_version, candidates=candidates,
+                          excluded=excluded, run_id=run_id)
+    if store and candidates:
+        store_suggestions(ctx, shortlist)
+    return shortlist
+
+
+def shortlist_need(ctx: MatchContext, ref: str | int, kind: ShortlistKind = "partners", k: int = 10,
+                   store: bool = True) -> Shortlist:
+    return build_shortlist(ctx, ctx.need_party(ctx.find_need(ref)), kind, k, store)
+
+
+def shortlist_seed(ctx: MatchContext, ref: str | int, k: int = 10, store: bool = True) -> Shortlist:
+    """Companies for a research seed (the reverse direction of ニーズ・シーズ)."""
+    return build_shortlist(ctx, ctx.seed_parties[ctx.find_seed(ref).id], "partners", k, store)
+
+
+def shortlist_org(ctx: MatchContext, ref: str | int, k: int = 10, store: bool = True) -> Shortlist:
+    """Partners for a company without a stated need: its own profile is the query."""
+    return build_shortlist(ctx, ctx.org_parties[ctx.find_org(ref).id], "partners", k, store)
+
+
+def shortlist_all_needs(ctx: MatchContext, kind: ShortlistKind = "partners", k: int = 10,
+                        cap: int | None = None, store: bool = True) -> ScoredGraph:
+    """Every open need at once, with an exposure cap per organisation solved as an assignment."""
+    open_needs = sorted((n for n in ctx.needs.values() if n.status == "open"), key=lambda n: n.id)
+    cap = cap or default_cap(len(open_needs), k)
+    queries = {n.id: ctx.need_party(n) for n in open_needs}
+    vecs = ctx.embedder.encode([q.text for q in queries.values()], "query") if queries else []
+    qvec = dict(zip(queries, vecs, strict=True))
+    chosen: dict[int, dict[str, list[int]]] = {n: {} for n in queries}
+    exposure: dict[str, CapReport] = {}
+    for cand_type in CANDIDATE_TYPES[kind]:
+        ranked = {n: ctx.edges.rank(q, cand_type, qvec[n]) for n, q in queries.items()}
+        scores = {n: [(e.candidate.id, e.score) for e in r.edges[: 3 * k]] for n, r in ranked.items()}
+        result = capped_assignment(scores, k, cap)
+        for n in queries:
+            chosen[n][cand_type] = result.chosen.get(n, [])
+        exposure[cand_type] = CapReport(uncapped_total=round(result.uncapped_total, 4),
+                                        capped_total=round(result.capped_total, 4), cost=round(result.cost, 4),
+                                        status=result.status, capped_out=result.capped_out)
+    run_id = uuid.uuid4().hex
+    shortlists = []
+    for n in open_needs:
+        one = build_shortlist(ctx, queries[n.id], kind, k, store, run_id, chosen[n.id], qvec[n.id])
+        capped = exposure["organization"].capped_out.get(n.id, []) if "organization" in exposure else []
+        one.excluded += [ScoredEdge(query=queries[n.id], candidate=ctx.org_parties[c], excluded="exposure_cap")
+                         for c in sorted(capped)]
+        shortlists.append(one)
+    return ScoredGraph(run_id=run_id, cap=cap, shortlists=shortlists, exposure=exposure)
+
+
+@dataclass(kw_only=True)
+class WhyNot:
+    """Why an organisation is (or is not) on a need's shortlist."""
+
+    need: Party
+    org: Party
+    status: str  # excluded | not_retrieved | shortlisted | ranked_below
+    reason_code: str | None = None
+    rank: int | None = None
+    score: float | None = None
+    kth_score: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    k: int = 10
+
+
+def why_not(ctx: MatchContext, need_ref: str | int, org_ref: str | int, k: int = 10) -> WhyNot:
+    need = ctx.find_need(need_ref)
+    org = ctx.org_parties[ctx.find_org(org_ref).id]
+    query = ctx.need_party(need)
+    reason = ctx.edges.constraints.why_not(query.org_id, org.id)
+    if reason:
+        return WhyNot(need=query, org=org, status="excluded", reason_code=reason, k=k)
+    ranked = ctx.edges.rank(query, "organization", query_vector(ctx, query))
+    ids = [e.candidate.id for e in ranked.edges]
+    if org.id not in ids:
+        return WhyNot(need=query, org=org, status="not_retrieved", k=k)
+    pos = ids.index(org.id)
+    edge = ranked.edges[pos]
+    kth = ranked.edges[min(k, len(ranked.edges)) - 1].score
+    return WhyNot(need=query, org=org, status="shortlisted" if pos < k else "ranked_below", rank=pos + 1,
+                  score=edge.score, kth_score=kth, features=edge.features, k=k)
+
+
+__all__ = ["DEPTH", "WhyNot", "build_shortlist", "query_vector", "shortlist_all_needs", "shortlist_need",
+           "shortlist_org", "shortlist_seed", "why_not"]
