@@ -10,18 +10,34 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import AppState
+from api.deps import SESSION_COOKIE, AppState
+from api.security import BodyLimit, SecurityHeaders
 from matcher.config import Settings, get_settings
 from matcher.errors import MatcherError
 from matcher.exchange.spec import FieldError
 
 ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありません", 404: "見つかりません", 409: "処理できません",
-                413: "ファイルが大きすぎます", 422: "入力に誤りがあります", 429: "しばらく待ってください"}
+                413: "ファイルが大きすぎます", 422: "入力に誤りがあります", 429: "しばらく待ってください",
+                500: "内部エラー"}
+
+
+class MatcherApp(FastAPI):
+    """FastAPI with the protections that must see every response outermost: proxy headers (only
+    from configured proxies), then security headers around even the 500 handler."""
+
+    def build_middleware_stack(self):
+        settings: Settings = self.state.matcher.settings
+        stack = SecurityHeaders(super().build_middleware_stack(), SESSION_COOKIE)
+        if settings.trusted_proxies:
+            from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+            stack = ProxyHeadersMiddleware(stack, trusted_hosts=settings.trusted_proxies)
+        return stack
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="日野市 企業マッチング API", version="0.1.0",
+    app = MatcherApp(title="日野市 企業マッチング API", version="0.1.0",
                   description="Hino matchmaking engine: organisations, needs, shortlists, decisions, model versions.")
     app.state.matcher = AppState.create(settings)
 
@@ -36,17 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        # Refuse oversized bodies before reading them (uploads are the only large requests).
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_upload_bytes + 65536:
-            message = f"リクエストが大きすぎます（上限 {settings.max_upload_bytes // (1024 * 1024)} MB） / request body too large"
-            return JSONResponse({"detail": message}, status_code=413)
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+    app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes + 65536,
+                       default_limit=settings.max_body_bytes)
 
     def error_response(request: Request, status: int, detail, headers=None):
         if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
@@ -63,6 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if exc.status_code == 303 and exc.headers and "Location" in exc.headers:
             return RedirectResponse(exc.headers["Location"], 303)
         return error_response(request, exc.status_code, exc.detail, exc.headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception):
+        """A bug: logged with its traceback by the server, shown to the user in Japanese only."""
+        import logging
+
+        logging.getLogger("matcher").exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "内部エラーが発生しました。時間をおいて再度お試しください。")
 
     @app.exception_handler(MatcherError)
     async def domain_error(request: Request, exc: MatcherError):

@@ -11,7 +11,8 @@ from sqlalchemy import Engine
 from matcher.config import Settings
 from matcher.services.auth import LoginLimiter, Tokens, secret_key
 from matcher.services.context import ContextCache, MatchContext
-from matcher.store.db import get_engine, session_scope, upgrade
+from matcher.services.jobs import IndexJobs
+from matcher.store.db import get_engine, upgrade
 from matcher.store.tables import User
 
 SESSION_COOKIE = "matcher_session"
@@ -24,6 +25,7 @@ class AppState:
     tokens: Tokens
     limiter: LoginLimiter
     contexts: ContextCache
+    jobs: IndexJobs
 
     @classmethod
     def create(cls, settings: Settings) -> AppState:
@@ -33,8 +35,10 @@ class AppState:
         engine = get_engine(settings.sqlalchemy_url)
         upgrade(engine)
         limiter = LoginLimiter(settings.redis_url or "memory://")
-        return cls(settings, engine, Tokens(secret_key(settings.data_dir, settings.secret_key)), limiter,
-                   ContextCache(engine, settings, lambda: get_embedder(settings)))
+        jobs = IndexJobs(engine, settings, lambda: get_embedder(settings))
+        jobs.repair()  # anything stored but never indexed (a crash mid-import) is queued now
+        return cls(settings, engine, Tokens(secret_key(settings.data_dir, settings.secret_key), engine), limiter,
+                   ContextCache(engine, settings, lambda: get_embedder(settings)), jobs)
 
     def context(self) -> MatchContext:
         """The match context, reloaded whenever the store's data version or the indexes moved."""
@@ -48,23 +52,31 @@ def state(request: Request) -> AppState:
 State = Annotated[AppState, Depends(state)]
 
 
-def _token(request: Request) -> str | None:
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def request_token(request: Request) -> tuple[str | None, bool]:
+    """(token, came from the cookie): a bearer header wins over the browser's cookie."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.cookies.get(SESSION_COOKIE)
+        return auth[7:].strip(), False
+    return request.cookies.get(SESSION_COOKIE), True
 
 
 def optional_user(request: Request, st: State) -> User | None:
-    token = _token(request)
-    if not token:
+    token, from_cookie = request_token(request)
+    if not token or len(token) > 512:
         return None
-    uid = st.tokens.user_id(token)
-    if uid is None:
-        return None
-    with session_scope(st.engine) as s:
-        user = s.get(User, uid)
-    return user if user and user.active else None
+    user = st.tokens.user(token)
+    # The JSON API takes a cookie session only with the CSRF header a page of ours can compute:
+    # a cross-site form post or fetch carries the cookie but cannot know that header.
+    if (user is not None and from_cookie and request.url.path.startswith("/api")
+            and request.method not in SAFE_METHODS
+            and not st.tokens.check_csrf(token, request.headers.get(CSRF_HEADER))):
+        raise HTTPException(403, "CSRF トークンがありません（API はベアラートークンか X-CSRF-Token ヘッダーが必要です）"
+                                 " / cookie sessions need the X-CSRF-Token header on the API")
+    return user
 
 
 def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from api.deps import Admin, CurrentUser, Staff, State
@@ -87,7 +87,39 @@ def token(body: TokenIn, request: Request, st: State) -> TokenOut:
     if user is None:
         raise HTTPException(401, "メールアドレスまたはパスワードが違います / wrong email or password")
     st.limiter.reset(body.email)
-    return TokenOut(access_token=st.tokens.issue(user), token_type="bearer", role=user.role)
+    return TokenOut(access_token=st.tokens.issue(user, kind="bearer"), token_type="bearer", role=user.role)
+
+
+@router.post("/logout", status_code=204, tags=["auth"])
+def logout(request: Request, user: CurrentUser, st: State) -> None:
+    """このトークン（またはセッション）を失効させる / revoke the token this request carries."""
+    from api.deps import request_token
+
+    token, _ = request_token(request)
+    st.tokens.revoke(token or "")
+
+
+class PasswordIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=10, max_length=200)
+
+
+@router.post("/users/me/password", tags=["auth"])
+def change_password(body: PasswordIn, user: CurrentUser, st: State) -> dict[str, int]:
+    """パスワード変更。すべてのセッションが失効します / change the password; every session is revoked."""
+    from matcher.services.auth import set_password, verify_password
+
+    if not verify_password(body.current_password, user.password_hash):
+        raise HTTPException(403, "現在のパスワードが違います / the current password is wrong")
+    return {"revoked_sessions": set_password(st.engine, user.id, body.new_password, actor=user.email)}
+
+
+@router.post("/users/{user_id}/revoke-sessions", tags=["users"])
+def revoke_user_sessions(user_id: Id, user: Admin, st: State) -> dict[str, int]:
+    """利用者のすべてのセッションを失効させる（管理者） / revoke every session of a user (admin)."""
+    from matcher.services.auth import revoke_sessions
+
+    return {"revoked_sessions": revoke_sessions(st.engine, user_id, actor=user.email)}
 
 
 @router.get("/organizations", tags=["organizations"])
@@ -140,29 +172,73 @@ async def read_upload(upload: UploadFile, limit: int) -> bytes:
     return data
 
 
-def import_bytes(st, data: bytes, filename: str, kind: str, strict: bool, actor: str) -> dict[str, Any]:
-    from matcher.errors import FileError
-    from matcher.exchange.catalog import import_file
-    from matcher.exchange.ingest import KINDS, guess_kind
-    from matcher.search.embed import get_embedder
-    from matcher.search.indexing import sync_indexes
+def display_name(filename: str | None) -> str:
+    """An upload's name as shown back: its last part, printable, at most 100 characters."""
+    import unicodedata
 
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ").strip()
+    return name[:100] if name not in ("", ".", "..") else "upload"
+
+
+def import_bytes(st, data: bytes, filename: str, kind: str, strict: bool, actor: str) -> dict[str, Any]:
+    """Store the rows, queue the indexing and return: the report says the index job's state."""
+    from matcher.errors import FileError
+    from matcher.exchange.catalog import INLINE_ERRORS, import_file
+    from matcher.exchange.ingest import KINDS, guess_kind
+    from matcher.search.indexing import stale_documents
+
+    name = display_name(filename)
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / (Path(filename or "upload").name or "upload")
+        path = Path(tmp) / "upload"  # never a path made from the client's file name
         path.write_bytes(data)
         try:
             chosen = kind if kind in KINDS else guess_kind(path)
             report = import_file(st.engine, path, chosen, strict=strict, actor=actor,  # type: ignore[arg-type]
-                                 reports_dir=st.settings.data_dir / "reports")
+                                 reports_dir=st.settings.data_dir / "reports", name=name)
         except FileError as exc:
-            raise HTTPException(422, {"message": exc.message, "file": filename}) from exc
-    out = report.as_json()
-    out["file"] = filename
-    for e in out["rejected"]:
-        e["file"] = filename
-    if report.stored and (report.inserted or report.updated):
-        out["index"] = sync_indexes(st.engine, st.settings, get_embedder(st.settings)).as_json()
+            raise HTTPException(422, {"message": exc.message, "file": name}) from exc
+    out = report.as_json(INLINE_ERRORS, paths=False)
+    if out["rejects_file"]:
+        out["rejects_url"] = f"/api/import/reports/{out['rejects_file']}"
+    if report.stored and stale_documents(st.engine):
+        job = st.jobs.enqueue("import")
+        out["index"] = {"status": "queued", "job_id": job.id,
+                        "message": "取り込みました。索引の更新は順番に実行されます（進み具合は取り込み画面に表示）"}
     return out
+
+
+@router.get("/import/reports/{name}", tags=["organizations"], response_class=Response)
+def import_report_file(name: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_.-]{1,120}\.(rejects\.csv|report\.json)$")],
+                       user: Staff, st: State):
+    """取り込めなかった行の CSV（全件）/ the full CSV of rejected rows, or the JSON report."""
+    path = st.settings.data_dir / "reports" / name
+    if not path.is_file():
+        raise HTTPException(404, "レポートが見つかりません（古いものは削除されます） / report not found")
+    media = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/json"
+    return Response(path.read_bytes(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+class IndexStatusOut(BaseModel):
+    job_id: int | None
+    state: str  # idle | queued | running | done | failed
+    total: int
+    done: int
+    stale_documents: int
+    backend: str
+    error: str | None
+
+
+@router.get("/index/status", tags=["organizations"])
+def index_status(user: Staff, st: State) -> IndexStatusOut:
+    """索引更新の進み具合 / the latest indexing job and how many documents wait for it."""
+    from matcher.search.indexing import stale_documents
+
+    job = st.jobs.latest()
+    return IndexStatusOut(job_id=job.id if job else None, state=job.state if job else "idle",
+                          total=job.total if job else 0, done=job.done if job else 0,
+                          stale_documents=stale_documents(st.engine), backend=st.jobs.backend,
+                          error=job.error if job else None)
 
 
 @router.post("/import", tags=["organizations"])
@@ -190,7 +266,8 @@ def get_need(need_id: Id, user: CurrentUser, st: State) -> dict[str, Any]:
     if need is None:
         raise HTTPException(404, "案件が見つかりません / need not found")
     if user.role == "company" and need["org_id"] != user.org_id:
-        raise HTTPException(403, "自社の案件のみ表示できます / companies see only their own needs")
+        # 404, not 403: a company must not learn which other need ids exist.
+        raise HTTPException(404, "案件が見つかりません / need not found")
     return need
 
 
@@ -242,22 +319,20 @@ def rollback(user: Admin, st: State) -> dict[str, Any]:
     return do_rollback(st.engine, user.email)
 
 
-@router.get("/export", tags=["export"], response_class=FileResponse)
+@router.get("/export", tags=["export"], response_class=Response)
 def export(user: Staff, st: State, format: Annotated[str, Query(pattern="^(xlsx|csv)$")] = "xlsx",
            table: Annotated[str, Query(pattern="^(organizations|needs|suggestions)$")] = "organizations"):
     """XLSX（全シート）または CSV（UTF-8 BOM、1表） / XLSX workbook or one CSV table."""
-    from matcher.exchange.export import export as do_export
+    from fastapi.responses import StreamingResponse
 
-    out_dir = Path(tempfile.mkdtemp(prefix="export-", dir=st.settings.data_dir))
+    from matcher.exchange.export import csv_lines, xlsx_bytes
+
+    # Built in memory and streamed: nothing is left in the data directory.
     if format == "xlsx":
-        path = out_dir / "matcher-export.xlsx"
-        do_export(st.engine, path, "xlsx")
-        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    else:
-        do_export(st.engine, out_dir, "csv")
-        path = out_dir / f"{table}.csv"
-        media = "text/csv; charset=utf-8"
-    return FileResponse(path, media_type=media, filename=path.name)
+        return Response(xlsx_bytes(st.engine), headers={"Content-Disposition": 'attachment; filename="matcher-export.xlsx"'},
+                        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return StreamingResponse(csv_lines(st.engine, table), media_type="text/csv; charset=utf-8",
+                             headers={"Content-Disposition": f'attachment; filename="{table}.csv"'})
 
 
 @router.post("/users", status_code=201, tags=["users"])

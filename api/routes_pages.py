@@ -60,7 +60,7 @@ def home(user: OptionalUser) -> RedirectResponse:
 def login_page(request: Request, st: State, user: OptionalUser) -> Response:
     value = secrets.token_urlsafe(24)
     resp = render(request, st, "login.html", None, csrf=value)
-    resp.set_cookie(LOGIN_CSRF_COOKIE, value, httponly=True, samesite="strict")
+    resp.set_cookie(LOGIN_CSRF_COOKIE, value, httponly=True, samesite="strict", secure=request.url.scheme == "https")
     return resp
 
 
@@ -83,7 +83,8 @@ async def login(request: Request, st: State) -> Response:
                       error="メールアドレスまたはパスワードが違います。")
     st.limiter.reset(email)
     resp = RedirectResponse("/", 303)
-    resp.set_cookie(SESSION_COOKIE, st.tokens.issue(user), httponly=True, samesite="lax", max_age=12 * 3600)
+    resp.set_cookie(SESSION_COOKIE, st.tokens.issue(user), httponly=True, samesite="lax", max_age=12 * 3600,
+                    secure=request.url.scheme == "https")
     resp.delete_cookie(LOGIN_CSRF_COOKIE)
     return resp
 
@@ -91,6 +92,7 @@ async def login(request: Request, st: State) -> Response:
 @router.post("/logout")
 async def logout(request: Request, st: State) -> RedirectResponse:
     await check_csrf(request, st)
+    st.tokens.revoke(request.cookies.get(SESSION_COOKIE) or "")
     resp = RedirectResponse("/login", 303)
     resp.delete_cookie(SESSION_COOKIE)
     return resp
@@ -103,6 +105,10 @@ def needs_page(request: Request, st: State, user: OptionalUser, q: str = "") -> 
     return render(request, st, "needs.html", user, needs=items, total=total, q=q)
 
 
+# Pages say only what the server chose to say: ?message= names one of these, never free text.
+MESSAGES = {"decided": "判定を記録しました。", "shortlisted": "候補リストを作成しました。"}
+
+
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
 def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, message: str = "") -> Response:
     user = page_user(request, user, "admin", "coordinator")
@@ -111,7 +117,7 @@ def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, mess
         raise HTTPException(404, "案件が見つかりません / need not found")
     rows = directory.suggestion_rows(st.engine, "need", need_id, latest_run_only=True)
     return render(request, st, "need.html", user, need=need, suggestions=rows, verdict_ja=VERDICT_JA,
-                  reasons_ja=REASONS_JA, message=message[:200])
+                  reasons_ja=REASONS_JA, message=MESSAGES.get(message, ""))
 
 
 @router.post("/needs/{need_id}/shortlist")
@@ -132,11 +138,15 @@ async def decide(suggestion_id: Id, request: Request, st: State, user: OptionalU
 
     user = page_user(request, user, "admin", "coordinator")
     form = await check_csrf(request, st)
-    verdict = str(form.get("verdict") or "")
-    reason = str(form.get("reason") or "") or None
-    record_decision(st.engine, suggestion_id, verdict, reason if verdict == "reject" else None, user.email)
+    verdict = str(form.get("verdict") or "")[:20]
+    reason = str(form.get("reason") or "")[:40] or None
+    # Everything the form says is checked before anything is written, so a bad field can never
+    # leave a stored decision behind an error page (and a retry cannot duplicate it).
     need_id = str(form.get("need_id") or "")
-    target = f"/needs/{int(need_id)}#s{suggestion_id}" if need_id.isdigit() else "/needs"
+    target = "/needs"
+    if need_id.isascii() and need_id.isdigit() and len(need_id) <= 10 and 1 <= int(need_id) <= 2_147_483_647:
+        target = f"/needs/{int(need_id)}?message=decided#s{suggestion_id}"
+    record_decision(st.engine, suggestion_id, verdict, reason if verdict == "reject" else None, user.email)
     return RedirectResponse(target, 303)
 
 
@@ -158,10 +168,18 @@ def directory_page(request: Request, st: State, user: OptionalUser, q: str = "")
     return render(request, st, "directory.html", user, orgs=items, total=total, q=q)
 
 
+def index_state(st) -> dict[str, Any]:
+    from matcher.search.indexing import stale_documents
+
+    job = st.jobs.latest()
+    return {"state": job.state if job else "idle", "done": job.done if job else 0, "total": job.total if job else 0,
+            "stale_documents": stale_documents(st.engine)}
+
+
 @router.get("/import", response_class=HTMLResponse)
 def import_page(request: Request, st: State, user: OptionalUser) -> Response:
     user = page_user(request, user, "admin", "coordinator")
-    return render(request, st, "import.html", user)
+    return render(request, st, "import.html", user, index=index_state(st))
 
 
 @router.post("/import", response_class=HTMLResponse)
@@ -182,8 +200,9 @@ async def import_post(request: Request, st: State, user: OptionalUser) -> Respon
                                          bool(form.get("strict")), user.email)
     except HTTPException as exc:
         detail = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
-        return render(request, st, "import.html", user, status_code=exc.status_code, error=detail)
-    return render(request, st, "import.html", user, report=report)
+        return render(request, st, "import.html", user, status_code=exc.status_code, error=detail,
+                      index=index_state(st))
+    return render(request, st, "import.html", user, report=report, index=index_state(st))
 
 
 @router.get("/models", response_class=HTMLResponse)

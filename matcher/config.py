@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     # Shared state for several workers (login limits now; job queue and sessions next). None → memory.
     redis_url: str | None = None
     max_upload_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024  # every request that is not a file upload
+    # Reverse proxies whose X-Forwarded-For / X-Forwarded-Proto are believed ("10.0.0.5,10.0.0.6"
+    # or "*"); empty: none, the connecting address is the client.
+    trusted_proxies: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "matcher@example.invalid"

@@ -30,7 +30,7 @@ def one_json(proc):
 
 def test_db_upgrade_on_a_fresh_data_dir(tmp_path):
     out = one_json(run(["db", "upgrade", "--json"], tmp_path / "d"))
-    assert out["revision"] == "0002"
+    assert out["revision"] == "0003"
     assert (tmp_path / "d" / "matcher.sqlite").exists()
 
 
@@ -136,3 +136,14 @@ def test_real_bugs_are_not_hidden_behind_a_friendly_line(monkeypatch, capsys):
     monkeypatch.setattr(cli, "app", boom)
     with pytest.raises(KeyError):
         cli.main()
+
+
+def test_index_sync_repairs_documents_stored_but_never_indexed(tmp_path):
+    data = tmp_path / "s"
+    run(["ingest", str(FIXTURES / "orgs_small.csv"), "--no-index", "--json"], data)
+    status = one_json(run(["index", "status", "--json"], data))
+    assert status["stale_documents"] > 0
+    synced = one_json(run(["index", "sync", "--json"], data))
+    assert synced["indexed"] == status["stale_documents"]
+    assert one_json(run(["index", "status", "--json"], data))["stale_documents"] == 0
+    assert run(["worker", "--burst"], data, check=False).returncode == 2  # no Redis configured: says so

@@ -514,6 +514,50 @@ def demo_cmd(as_json: JsonOpt = False) -> None:
     emit(payload, as_json, render)
 
 
+index_app = typer.Typer(help="索引 / indexes", no_args_is_help=True)
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("sync")
+def index_sync_cmd(as_json: JsonOpt = False) -> None:
+    """保存済みで未索引の文書をすべて索引に入れる（中断からの復旧にも） / index everything stale."""
+    payload = _sync_index(_engine())
+    emit(payload, as_json, lambda p: out.print(f"文書 {p['documents']} 件、索引更新 {p['indexed']} 件、"
+                                               f"削除 {p['removed']} 件、新たに埋め込み {p['embedded']} 件"))
+
+
+@index_app.command("status")
+def index_status_cmd(as_json: JsonOpt = False) -> None:
+    """索引更新ジョブの状態 / the latest indexing job."""
+    from matcher.search.indexing import stale_documents
+    from matcher.services.jobs import IndexJobs
+
+    engine = _engine()
+    job = IndexJobs(engine, get_settings(), _embedder).latest()
+    payload = {"job_id": job.id if job else None, "state": job.state if job else "idle",
+               "total": job.total if job else 0, "done": job.done if job else 0,
+               "error": job.error if job else None, "stale_documents": stale_documents(engine)}
+    emit(payload, as_json, lambda p: out.print(f"{p['state']} {p['done']}/{p['total']}（未索引 {p['stale_documents']} 件）"))
+
+
+@app.command("worker")
+def worker_cmd(burst: Annotated[bool, typer.Option("--burst", help="stop when the queue is empty")] = False) -> None:
+    """索引ジョブのワーカー（MATCHER_REDIS_URL の RQ キュー） / run an RQ worker for indexing jobs."""
+    from matcher.errors import NotReady
+
+    settings = get_settings()
+    if not settings.redis_url:
+        raise NotReady("MATCHER_REDIS_URL が未設定です（Redis なしではサービス内で索引を更新します）",
+                       "MATCHER_REDIS_URL is not set (without Redis the service indexes in-process)")
+    from redis import Redis
+    from rq import Worker
+
+    from matcher.services.jobs import QUEUE
+
+    _engine()
+    Worker([QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
+
+
 users_app = typer.Typer(help="利用者 / users", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -540,6 +584,36 @@ def users_create_cmd(
                                               + (f" 初期パスワード: {p['password']}" if p["password"] else "")))
 
 
+@users_app.command("revoke")
+def users_revoke_cmd(email: str, as_json: JsonOpt = False) -> None:
+    """利用者のセッションをすべて失効 / revoke every session of a user."""
+    from matcher.services.auth import find_user, revoke_sessions
+
+    engine = _engine()
+    n = revoke_sessions(engine, find_user(engine, email).id, actor="cli")
+    emit({"email": email, "revoked_sessions": n}, as_json, lambda p: out.print(f"{p['revoked_sessions']} 件のセッションを失効しました"))
+
+
+@users_app.command("password")
+def users_password_cmd(
+    email: str,
+    password: Annotated[str | None, typer.Option(help="default: a generated one, printed once")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """パスワードを再設定（セッションはすべて失効） / reset a password; every session is revoked."""
+    import secrets
+
+    from matcher.services.auth import find_user, set_password
+
+    engine = _engine()
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    n = set_password(engine, find_user(engine, email).id, password, actor="cli")
+    emit({"email": email, "revoked_sessions": n, "password": password if generated else None}, as_json,
+         lambda p: out.print(f"再設定しました（失効 {p['revoked_sessions']} 件）"
+                             + (f" 新しいパスワード: {p['password']}" if p["password"] else "")))
+
+
 @app.command("serve")
 def serve_cmd(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
@@ -552,7 +626,8 @@ def serve_cmd(
     err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs）")
     # By import string: the engine does not import the web layer, and the same string is what
     # uvicorn needs to start several worker processes.
-    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="info")
+    # X-Forwarded-* are believed only from MATCHER_TRUSTED_PROXIES, inside the app, never by uvicorn.
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from matcher.exchange.export import csv_cell
 from matcher.exchange.ingest import ParsedFile, RawRow, Record, RowError, RowValidator, parse_file
 from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, SeedRow, organization_values
 from matcher.store.db import session_scope
@@ -55,11 +56,16 @@ class IngestReport:
     report_path: str | None = None
     rejects_path: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, inline_limit: int | None = None, paths: bool = True) -> dict[str, Any]:
+        """``inline_limit`` caps the listed row errors (the CSV holds them all); ``paths=False``
+        names report files without the server's directories (what the web service shows)."""
+        shown = self.rejected if inline_limit is None else self.rejected[:inline_limit]
+        name = (lambda p: p) if paths else (lambda p: Path(p).name if p else None)
         return {"file": self.file, "kind": self.kind, "encoding": self.encoding, "format": self.format,
                 "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": [e.as_json() for e in self.rejected], "stored": self.stored,
-                "report": self.report_path, "rejects_file": self.rejects_path}
+                "rejected": [e.as_json() for e in shown], "rejected_count": len(self.rejected),
+                "rejected_rows": len({e.row for e in self.rejected}), "stored": self.stored,
+                "report": name(self.report_path), "rejects_file": name(self.rejects_path)}
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -205,11 +211,12 @@ def _org_id_map(session: Session) -> dict[str, int]:
 # -- the import job ------------------------------------------------------------------------------
 def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sheet: str | None = None,
                 reports_dir: Path | None = None, actor: str | None = None,
-                defaults: dict[str, Any] | None = None) -> IngestReport:
-    """Validate a file and store its valid rows (all-or-nothing with ``strict``)."""
+                defaults: dict[str, Any] | None = None, name: str | None = None) -> IngestReport:
+    """Validate a file and store its valid rows (all-or-nothing with ``strict``). ``name`` is
+    what reports and the store call the file (an upload's own name, not a temporary path)."""
     with session_scope(engine) as session:
         known = set(_org_id_map(session)) if kind in ("needs", "seeds") else set()
-    parsed = parse_file(Path(path), kind, known, sheet, defaults)
+    parsed = parse_file(Path(path), kind, known, sheet, defaults, name)
     report = IngestReport(parsed.file, kind, parsed.encoding, parsed.format, rejected=parsed.errors)
     if strict and parsed.errors:
         report.stored = False
@@ -224,11 +231,24 @@ def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sh
     return report
 
 
+INLINE_ERRORS = 100  # row errors listed in a report or a response; the CSV of rejected rows has all
+KEEP_REPORTS = 200  # newest report files kept; older ones are pruned on every import
+
+
+def prune_reports(reports_dir: Path, keep: int = KEEP_REPORTS) -> int:
+    files = sorted((p for p in reports_dir.glob("*") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for p in files[keep:]:
+        p.unlink(missing_ok=True)
+    return max(0, len(files) - keep)
+
+
 def write_reports(report: IngestReport, parsed: ParsedFile, reports_dir: Path) -> None:
     """The JSON report, and (if any row was rejected) the rejected rows with their errors as CSV."""
+    import re
+
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    stem = Path(parsed.file).stem
+    stem = re.sub(r"[^0-9A-Za-z_.-]+", "_", Path(parsed.file).stem)[:40] or "import"
     report_path = reports_dir / f"{stem}-{stamp}.report.json"
     if report.rejected:
         rejects_path = reports_dir / f"{stem}-{stamp}.rejects.csv"
@@ -243,10 +263,12 @@ def write_reports(report: IngestReport, parsed: ParsedFile, reports_dir: Path) -
             w.writerow(["行番号", "項目", "エラー", *headers])
             for raw in parsed.rows:
                 for e in by_row.get(raw.row, []):
-                    w.writerow([raw.row, e.field, e.message, *(raw.original.get(h, "") for h in headers)])
+                    w.writerow([csv_cell(v) for v in (raw.row, e.field, e.message,
+                                                      *(raw.original.get(h, "") for h in headers))])
         report.rejects_path = str(rejects_path)
     report.report_path = str(report_path)
-    report_path.write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
+    report_path.write_text(json.dumps(report.as_json(INLINE_ERRORS, paths=False), ensure_ascii=False, indent=2), encoding="utf-8")
+    prune_reports(reports_dir)
 
 
 def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str = "api",

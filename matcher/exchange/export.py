@@ -7,6 +7,8 @@ imported again (re-import of an unedited export changes nothing).
 from __future__ import annotations
 
 import csv
+import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -46,32 +48,68 @@ def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
 
 
 SHEET_JA = {"organizations": "企業", "needs": "案件", "suggestions": "提案"}
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(v: Any) -> Any:
+    """CSV has no cell types: a text that could run as a formula gets a leading ' (Excel's own
+    text marker; the importer takes it off again, so an export still re-imports unchanged)."""
+    if v is None:
+        return ""
+    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+
+
+def xlsx_bytes(engine: Engine) -> bytes:
+    """The workbook, built in memory: every text cell is typed as text, never as a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
+    for key, (headers, rows) in tables(engine).items():
+        ws = wb.create_sheet(SHEET_JA[key])
+        ws.append(headers)
+        for r in rows:
+            cells = []
+            for v in r:
+                cell = WriteOnlyCell(ws, value="" if v is None else v)
+                if isinstance(v, str):
+                    cell.data_type = "s"  # openpyxl would make "=…" a formula
+                cells.append(cell)
+            ws.append(cells)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def csv_lines(engine: Engine, table: str, encoding: str = "utf-8-sig") -> Iterator[bytes]:
+    """One table as CSV, a line at a time (for streaming responses)."""
+    headers, rows = tables(engine)[table]
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    for i, row in enumerate([headers, *rows]):
+        writer.writerow([csv_cell(v) for v in row])
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        yield text.encode("utf-8-sig" if i == 0 and encoding == "utf-8-sig" else encoding.replace("-sig", ""),
+                          errors="replace")
 
 
 def export(engine: Engine, out: Path, fmt: Literal["xlsx", "csv"], encoding: str = "utf-8-sig") -> dict[str, Any]:
     """Write the tables; XLSX: one workbook with a sheet each; CSV: a folder with a file each."""
-    data = tables(engine)
     written: list[str] = []
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook()
-        wb.remove(wb.active)
-        for key, (headers, rows) in data.items():
-            ws = wb.create_sheet(SHEET_JA[key])
-            ws.append(headers)
-            for r in rows:
-                ws.append(["" if v is None else v for v in r])
         out.parent.mkdir(parents=True, exist_ok=True)
-        wb.save(out)
+        out.write_bytes(xlsx_bytes(engine))
         written.append(str(out))
     else:
         out.mkdir(parents=True, exist_ok=True)
-        for key, (headers, rows) in data.items():
+        for key in SHEET_JA:
             path = out / f"{key}.csv"
-            with path.open("w", encoding=encoding, newline="", errors="replace") as fh:
-                w = csv.writer(fh)
-                w.writerow(headers)
-                w.writerows([["" if v is None else v for v in r] for r in rows])
+            with path.open("wb") as fh:
+                for line in csv_lines(engine, key, encoding):
+                    fh.write(line)
             written.append(str(path))
-    return {"format": fmt, "files": written, "rows": {k: len(v[1]) for k, v in data.items()}}
+    counts = {k: len(v[1]) for k, v in tables(engine).items()}
+    return {"format": fmt, "files": written, "rows": counts}

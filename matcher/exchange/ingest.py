@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,41 @@ def read_table_rows(path: Path, kind: str, sheet: str | None = None) -> list[Raw
     return _rows_from_table(file, kind, table)
 
 
+# -- limits: a file's claims never decide how much memory or time it gets ------------------------
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_ROWS = 200_000
+MAX_COLUMNS = 200
+MAX_CELL_CHARS = 32_767  # what Excel itself allows in a cell
+MAX_XLSX_UNPACKED = 256 * 1024 * 1024
+MAX_JSON_DEPTH = 20
+MAX_NUMBER_CHARS = 30
+
+
+# CSV has no cell types, so export marks a text that starts like a formula with a leading '
+# (as Excel does); reading takes the mark off again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clip(cell: Any) -> Any:
+    """A cell longer than any field may be is cut just past the cap: the row model then reports
+    it as a row error ("too long"), the rest of the file still imports, and no more is kept."""
+    return cell[: MAX_CELL_CHARS + 1] if isinstance(cell, str) and len(cell) > MAX_CELL_CHARS else cell
+
+
+def _too_many_rows(file: str) -> FileError:
+    return FileError(file, f"行が多すぎます（上限 {MAX_ROWS:,} 行）。ファイルを分けてください",
+                     f"too many rows (at most {MAX_ROWS:,}); split the file")
+
+
+def _check_cells(file: str, row_no: int, cells: list[Any]) -> list[Any]:
+    if len(cells) > MAX_COLUMNS:
+        if any(c not in (None, "") for c in cells[MAX_COLUMNS:]):
+            raise FileError(file, f"{row_no} 行目の列が多すぎます（上限 {MAX_COLUMNS} 列）",
+                            f"row {row_no} has too many columns (at most {MAX_COLUMNS})")
+        cells = cells[:MAX_COLUMNS]
+    return [clip(c) for c in cells]
+
+
 # -- bytes → rows --------------------------------------------------------------------------------
 def detect_format(data: bytes) -> str:
     if data.startswith(b"PK\x03\x04"):
@@ -126,9 +162,17 @@ def detect_format(data: bytes) -> str:
 def decode_text(file: str, data: bytes) -> tuple[str, str]:
     """Decode CSV bytes: BOMs first, then strict UTF-8, strict CP932, then charset-normalizer."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        try:
+            return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileError(file, f"UTF-8（BOM付き）として読めないバイトがあります（{exc.start} バイト目）",
+                            f"invalid UTF-8 after a UTF-8 BOM at byte {exc.start}") from exc
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise FileError(file, "UTF-16 として読めません（途中で切れているか壊れています）",
+                            f"invalid UTF-16 (truncated or damaged): {exc.reason}") from exc
     if b"\x00" in data[:8192]:
         raise FileError(file, "バイナリファイルのようです（CSV/Excel/JSON ではありません）",
                               "looks like a binary file, not CSV/XLSX/JSON")
@@ -185,6 +229,9 @@ def _rows_from_table(file: str, kind: str, table: list[tuple[int, list[Any]]]) -
 def _read_bytes(path: Path) -> bytes:
     file = str(path)
     try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            raise FileError(file, f"ファイルが大きすぎます（上限 {MAX_FILE_BYTES // 2**20} MB）",
+                            f"file larger than {MAX_FILE_BYTES:,} bytes")
         data = Path(path).read_bytes()
     except OSError as exc:
         raise FileError(file, f"ファイルを読めません: {exc.strerror}", f"cannot read file: {exc.strerror}") from exc
@@ -207,7 +254,10 @@ def _csv_table(file: str, text: str) -> list[tuple[int, list[Any]]]:
     table: list[tuple[int, list[Any]]] = []
     try:
         for cells in reader:
-            table.append((reader.line_num, cells))
+            if len(table) > MAX_ROWS:
+                raise _too_many_rows(file)
+            cells = [c[1:] if c.startswith("'") and c[1:2] in _FORMULA_START else c for c in cells]
+            table.append((reader.line_num, _check_cells(file, len(table) + 1, cells)))
     except csv.Error as exc:
         raise FileError(file, f"CSV の形式が壊れています（{reader.line_num} 行目付近、ファイルが途中で切れている可能性）",
                               f"malformed CSV near line {reader.line_num} (possibly truncated): {exc}") from exc
@@ -221,22 +271,48 @@ def _read_xlsx(file: str, data: bytes, kind: str, sheet: str | None) -> list[Raw
     return _rows_from_table(file, kind, _xlsx_table(file, data, sheet))
 
 
+def _damaged_xlsx(file: str, exc: BaseException) -> FileError:
+    return FileError(file, "Excel ファイルが壊れているか途中で切れています",
+                     f"the Excel file is damaged or truncated ({type(exc).__name__}: {str(exc)[:200]})")
+
+
 def _xlsx_table(file: str, data: bytes, sheet: str | None) -> list[tuple[int, list[Any]]]:
+    """Rows as the sheet's XML holds them. The declared dimension (``<dimension ref=…>``) is
+    ignored — a 5 KB file may claim a million rows by sixteen thousand columns — and rows,
+    columns, cell sizes and the unpacked size are capped instead."""
     import zipfile
 
     from openpyxl import load_workbook
 
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+        if unpacked > MAX_XLSX_UNPACKED:
+            raise FileError(file, f"Excel ファイルの展開後の大きさが上限（{MAX_XLSX_UNPACKED // 2**20} MB）を超えます",
+                            f"the workbook unpacks to {unpacked:,} bytes (at most {MAX_XLSX_UNPACKED:,})")
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileError(file, "Excel ファイルが壊れているか途中で切れています",
-                              f"the Excel file is damaged or truncated ({exc})") from exc
+    except FileError:
+        raise
+    except Exception as exc:  # noqa: BLE001 — openpyxl raises many types for a damaged file
+        raise _damaged_xlsx(file, exc) from exc
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise FileError(file, f"シート「{sheet}」がありません（{', '.join(wb.sheetnames)}）",
-                                  f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+            raise FileError(file, f"シート「{sheet[:50]}」がありません（{', '.join(wb.sheetnames)}）",
+                            f"no sheet named {sheet[:50]!r} (sheets: {', '.join(wb.sheetnames)})")
         ws = wb[sheet] if sheet else wb.worksheets[0]
-        table = [(i, list(r)) for i, r in enumerate(ws.iter_rows(values_only=True), start=1)]
+        ws.reset_dimensions()  # never trust the declared size: read only the rows that exist
+        table: list[tuple[int, list[Any]]] = []
+        try:
+            # Missing rows come back empty and rows only as wide as their last cell, capped here.
+            for row_no, values in enumerate(ws.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1), start=1):
+                if row_no > MAX_ROWS + 1:
+                    raise _too_many_rows(file)
+                if any(v not in (None, "") for v in values):
+                    table.append((row_no, _check_cells(file, row_no, list(values))))
+        except FileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — malformed sheet XML surfaces while iterating
+            raise _damaged_xlsx(file, exc) from exc
     finally:
         wb.close()
     while table and all(c is None for c in table[0][1]):
@@ -246,26 +322,71 @@ def _xlsx_table(file: str, data: bytes, sheet: str | None) -> list[tuple[int, li
     return table
 
 
+def _json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects, found without parsing (so no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _json_number(text: str) -> Any:
+    """Numbers too long to be a count or an amount stay text, so the row model reports them."""
+    if len(text) > MAX_NUMBER_CHARS:
+        return text
+    value = float(text) if any(ch in text for ch in ".eE") else int(text)
+    return text if isinstance(value, float) and not math.isfinite(value) else value
+
+
 def _read_json(file: str, text: str, kind: str, fmt: str) -> list[RawRow]:
     items: list[tuple[int, Any]] = []
+    if _json_depth(text) > MAX_JSON_DEPTH:
+        raise FileError(file, f"JSON の入れ子が深すぎます（上限 {MAX_JSON_DEPTH} 段）",
+                        f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    loads = lambda t: json.loads(t, parse_int=_json_number, parse_float=_json_number,  # noqa: E731
+                                 parse_constant=lambda c: c)
     try:
         if fmt == "json":
-            doc = json.loads(text)
+            doc = loads(text)
             if not isinstance(doc, list):
                 raise FileError(file, "JSON は配列である必要があります", "JSON must be an array of records")
+            if len(doc) > MAX_ROWS:
+                raise _too_many_rows(file)
             items = list(enumerate(doc, start=1))
         else:
             for line_no, line in enumerate(text.splitlines(), start=1):
                 if line.strip():
-                    items.append((line_no, json.loads(line)))
+                    items.append((line_no, loads(line)))
+                if len(items) > MAX_ROWS:
+                    raise _too_many_rows(file)
     except json.JSONDecodeError as exc:
         raise FileError(file, f"JSON の形式が壊れています（{exc.lineno} 行目）",
                               f"invalid JSON at line {exc.lineno}: {exc.msg}") from exc
     headers: list[str] = []
+    seen: set[str] = set()
     for _, obj in items:
         if not isinstance(obj, dict):
             raise FileError(file, "各レコードはオブジェクトである必要があります", "each record must be an object")
-        headers.extend(k for k in obj if k not in headers)
+        for k in obj:
+            if k not in seen:
+                seen.add(k)
+                headers.append(k)
+        if len(headers) > MAX_COLUMNS:
+            raise FileError(file, f"項目が多すぎます（上限 {MAX_COLUMNS}）", f"too many fields (at most {MAX_COLUMNS})")
     if not items:
         raise FileError(file, "レコードがありません", "no records")
     mapping = map_headers(file, kind, headers)
@@ -274,7 +395,8 @@ def _read_json(file: str, text: str, kind: str, fmt: str) -> list[RawRow]:
         values = {}
         for i, name in mapping.items():
             v = obj.get(headers[i])
-            values[name] = ";".join(map(str, v)) if isinstance(v, list) else v
+            v = ";".join(map(str, v)) if isinstance(v, list) else v
+            values[name] = clip(v)
         rows.append(RawRow(n, values, dict(obj)))
     return rows
 
@@ -314,20 +436,21 @@ class RowValidator:
 
 
 def parse_file(path: Path, kind: Kind, known_orgs: set[str] | None = None,
-               sheet: str | None = None, defaults: dict[str, Any] | None = None) -> ParsedFile:
+               sheet: str | None = None, defaults: dict[str, Any] | None = None, name: str | None = None) -> ParsedFile:
     """Read and validate a whole file; file-level problems raise FileError.
     ``known_orgs`` (external ids) are what a need or seed may refer to; ``defaults`` fill fields a
     file leaves empty (e.g. the source of a public data set)."""
     rows, fmt, encoding = read_rows(path, kind, sheet)
     context = {"known_orgs": known_orgs or set()} if kind in ("needs", "seeds") else {}
-    validator = RowValidator(str(path), kind, context, defaults)
+    name = name or str(path)  # what errors and the store call the file (an upload's own name)
+    validator = RowValidator(name, kind, context, defaults)
     records, errors = [], []
     for raw in rows:
         rec, errs = validator.validate(raw)
         errors += errs
         if rec:
             records.append(rec)
-    return ParsedFile(str(path), kind, records, errors, rows, encoding, fmt)
+    return ParsedFile(name, kind, records, errors, rows, encoding, fmt)
 
 
 def guess_kind(path: Path) -> Kind:

@@ -29,7 +29,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from matcher.store.tables import KIND_JA, Organization, split_list
-from matcher.text import normalize
+from matcher.text import normalize, strip_invisible
 from matcher.text.taxonomy import normalize_jsic_code
 
 Kind = Literal["organizations", "needs", "seeds"]
@@ -60,15 +60,17 @@ def row_error(field: str, ja: str, en: str) -> PydanticCustomError:
 
 # -- cleaning: shared by every row model ----------------------------------------------------------
 def clean(v: Any) -> str:
+    """One-line text as stored: NFKC, no control / bidi / zero-width characters, no line breaks."""
     if v is None:
         return ""
-    return unicodedata.normalize("NFKC", str(v)).replace("\u3000", " ").strip()
+    text = strip_invisible(unicodedata.normalize("NFKC", str(v)))
+    return text.replace("\n", " ").replace("\u3000", " ").strip()
 
 
 def clean_multiline(v: Any) -> str:
     if v is None:
         return ""
-    return unicodedata.normalize("NFKC", str(v)).replace("\r\n", "\n").strip()
+    return strip_invisible(unicodedata.normalize("NFKC", str(v))).strip()
 
 
 def split_items(v: Any) -> list[str]:
@@ -158,8 +160,8 @@ class RowModel(BaseModel):
         if spec.max_length is not None and v is not None:
             size = len(str(v)) if not isinstance(v, (list, tuple)) else sum(len(str(x)) + 1 for x in v)
             if size > spec.max_length:
-                raise row_error(spec.name, f"「{spec.label}」が長すぎます（{size} 文字、上限 {spec.max_length} 文字）",
-                                f"{spec.name} is too long ({size} characters, at most {spec.max_length})")
+                raise row_error(spec.name, f"「{spec.label}」が長すぎます（上限 {spec.max_length:,} 文字）",
+                                f"{spec.name} is too long (at most {spec.max_length:,} characters)")
         return v
 
 

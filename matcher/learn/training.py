@@ -264,6 +264,8 @@ def promote_version(engine: Engine, version: str, actor: str | None = None, reas
         if version != COLD_START and version not in {r.version for r in rows}:
             raise NotFound(f"モデル版 {version} はありません", f"no model version {version!r}")
         previous = next((r.version for r in rows if r.status == "active"), COLD_START)
+        if previous == version:
+            raise Conflict(f"{version} は既に有効です", f"{version} is already the active version")
         for r in rows:
             if r.status == "active":
                 r.status = "retired"

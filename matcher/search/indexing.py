@@ -7,11 +7,12 @@ indexes. Embeddings go through the cache, so even a lost index rebuilds without 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, or_
 from sqlmodel import select
 
 from matcher.config import Settings
@@ -51,9 +52,37 @@ def load_indexes(settings: Settings) -> tuple[VectorIndex, BM25Index]:
     return vectors, bm25
 
 
+@contextmanager
+def index_lock(settings: Settings) -> Iterator[None]:
+    """One writer of the index files at a time, across threads and processes on this machine."""
+    import fcntl
+
+    path = settings.data_dir / "index" / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def stale_documents(engine: Engine) -> int:
+    """Documents stored but not (or not as they are now) in the indexes: what a sync would do."""
+    with session_scope(engine) as session:
+        return session.exec(select(func.count()).select_from(Document).where(
+            or_(Document.indexed_hash.is_(None), Document.indexed_hash != Document.content_hash))).one()
+
+
 def sync_indexes(engine: Engine, settings: Settings, embedder,
                  progress: Callable[[int], None] | None = None,
                  on_total: Callable[[int], None] | None = None) -> SyncReport:
+    with index_lock(settings):
+        return _sync(engine, settings, embedder, progress, on_total)
+
+
+def _sync(engine: Engine, settings: Settings, embedder, progress: Callable[[int], None] | None,
+          on_total: Callable[[int], None] | None) -> SyncReport:
     vectors, bm25 = load_indexes(settings)
     with session_scope(engine) as session:
         docs = session.exec(select(Document.id, Document.text, Document.content_hash,

@@ -1,9 +1,10 @@
-"""Users, passwords and signed tokens.
+"""Users, passwords, sessions and login limits.
 
 Passwords are hashed with Argon2id (pwdlib). A token — the bearer token of the JSON API and the
-value of the browser's session cookie — is the user id signed with the installation's secret key
-and a timestamp (itsdangerous), so it can be verified without a session table and expires.
-CSRF tokens for forms are an HMAC of the session token: a page can only post what it rendered.
+value of the browser's session cookie — is a server-side session id signed with the
+installation's secret key (itsdangerous); the session row in the database makes it expire and
+lets logout, an admin or a password change revoke it for every worker at once. CSRF tokens are
+an HMAC of the session token: a page can only post what it rendered.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import hashlib
 import hmac
 import secrets
 import unicodedata
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.errors import Conflict, InvalidInput
+from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.store.db import session_scope
-from matcher.store.tables import AuditLog, Organization, User
+from matcher.store.tables import AuditLog, AuthSession, Organization, User
 
 ROLES = ("admin", "coordinator", "company")
 TOKEN_MAX_AGE_S = 12 * 3600
@@ -87,28 +89,102 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
 
 
 class Tokens:
-    def __init__(self, key: str) -> None:
-        from itsdangerous import URLSafeTimedSerializer
+    """Server-side sessions behind signed tokens (the bearer token and the session cookie).
 
-        self.key = key
-        self._s = URLSafeTimedSerializer(key, salt="matcher-session")
+    A token is a session id signed with the installation's key; the session row says whose it is,
+    until when, and whether it was revoked. Logout, an admin's revoke and a password change
+    revoke rows, so a copied cookie or token stops working at once, on every worker.
+    """
 
-    def issue(self, user: User) -> str:
-        return self._s.dumps({"uid": user.id})
+    def __init__(self, key: str, engine: Engine) -> None:
+        from itsdangerous import URLSafeSerializer
 
-    def user_id(self, token: str, max_age: int = TOKEN_MAX_AGE_S) -> int | None:
+        self.key, self.engine = key, engine
+        self._s = URLSafeSerializer(key, salt="matcher-session-v2")
+
+    def issue(self, user: User, kind: str = "cookie", max_age_s: int = TOKEN_MAX_AGE_S) -> str:
+        sid = secrets.token_hex(16)
+        now = datetime.now(UTC)
+        with session_scope(self.engine) as s:
+            s.add(AuthSession(id=sid, user_id=user.id, kind=kind, created_at=now,
+                              expires_at=now + timedelta(seconds=max_age_s)))
+        return self._s.dumps({"sid": sid})
+
+    def _sid(self, token: str) -> str | None:
         from itsdangerous import BadSignature
 
         try:
-            return int(self._s.loads(token, max_age=max_age)["uid"])
+            sid = self._s.loads(token)["sid"]
         except (BadSignature, KeyError, TypeError, ValueError):
             return None
+        return sid if isinstance(sid, str) and len(sid) == 32 else None
+
+    def user(self, token: str) -> User | None:
+        """The active user of a live session, or None (bad signature, expired, revoked, disabled)."""
+        sid = self._sid(token)
+        if sid is None:
+            return None
+        with session_scope(self.engine) as s:
+            row = s.exec(select(AuthSession, User).where(AuthSession.id == sid, AuthSession.user_id == User.id)).first()
+        if row is None:
+            return None
+        sess, user = row
+        expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=UTC)
+        if sess.revoked_at is not None or expires <= datetime.now(UTC) or not user.active:
+            return None
+        return user
+
+    def revoke(self, token: str) -> bool:
+        sid = self._sid(token)
+        if sid is None:
+            return False
+        with session_scope(self.engine) as s:
+            sess = s.get(AuthSession, sid)
+            if sess is None or sess.revoked_at is not None:
+                return False
+            sess.revoked_at = datetime.now(UTC)
+            s.add(sess)
+        return True
 
     def csrf(self, session_token: str) -> str:
         return hmac.new(self.key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
 
     def check_csrf(self, session_token: str, value: str | None) -> bool:
         return bool(value) and hmac.compare_digest(self.csrf(session_token), value or "")
+
+
+def revoke_sessions(engine: Engine, user_id: int, actor: str | None = None, why: str = "revoke") -> int:
+    """Revoke every live session of a user; returns how many."""
+    now = datetime.now(UTC)
+    with session_scope(engine) as s:
+        live = s.exec(select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))).all()
+        for sess in live:
+            sess.revoked_at = now
+            s.add(sess)
+        s.add(AuditLog(actor=actor, action="sessions_revoke", target=f"user:{user_id}",
+                       detail={"sessions": len(live), "why": why}))
+    return len(live)
+
+
+def set_password(engine: Engine, user_id: int, password: str, actor: str | None = None) -> int:
+    """A new password revokes every session of the user (a stolen cookie dies with the old one)."""
+    if len(password) < 10:
+        raise InvalidInput("パスワードは10文字以上にしてください", "password must be at least 10 characters")
+    with session_scope(engine) as s:
+        user = s.get(User, user_id)
+        if user is None:
+            raise NotFound(f"利用者 {user_id} はいません", f"no user {user_id}")
+        user.password_hash = hash_password(password)
+        s.add(user)
+    return revoke_sessions(engine, user_id, actor, why="password")
+
+
+def find_user(engine: Engine, email: str) -> User:
+    with session_scope(engine) as s:
+        user = s.exec(select(User).where(User.email == normalize_account(email))).first()
+    if user is None:
+        raise NotFound(f"利用者 {email} はいません", f"no user {email!r}")
+    return user
 
 
 def normalize_account(email: str) -> str:

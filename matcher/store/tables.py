@@ -221,6 +221,32 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class AuthSession(SQLModel, table=True):
+    """A log-in: the id is what a signed cookie or bearer token carries. Revoked, never deleted."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    kind: str = Field(default="cookie", max_length=16)  # cookie | bearer
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+
+class IndexJob(SQLModel, table=True):
+    """One run of bringing the indexes in step with the store, whichever worker runs it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    state: str = Field(default="queued", max_length=16, index=True)  # queued | running | done | failed
+    reason: str = Field(default="", max_length=64)
+    total: int = 0
+    done: int = 0
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
 class AuditLog(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)

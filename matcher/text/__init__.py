@@ -14,6 +14,10 @@ from functools import lru_cache
 from importlib import resources
 
 _SPACES = re.compile(r"[ \t\u3000]+")
+# Characters that have no place in a profile or a name: NUL and other C0 controls (except tab and
+# newline), bidi embedding/override/isolate controls (which can make a name read backwards), and
+# zero-width characters (invisible, and they split words so search misses them).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _ASCII_WORD = re.compile(r"[A-Za-z]")
 _ALNUM = re.compile(r"^[A-Za-z0-9.\-]+$")
@@ -57,11 +61,17 @@ def _hyoki_pattern() -> re.Pattern[str]:
     return re.compile("|".join(alternatives))
 
 
+def strip_invisible(text: str) -> str:
+    """Remove control, bidi-override and zero-width characters; CR LF and lone CR become LF."""
+    return _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def normalize(text: str) -> str:
-    """NFKC, canonical spellings, single spaces; keeps line breaks as paragraph boundaries."""
+    """NFKC, no invisible characters, canonical spellings, single spaces; keeps line breaks as
+    paragraph boundaries."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKC", text)
+    text = strip_invisible(unicodedata.normalize("NFKC", text))
     table = hyoki_dictionary()
     text = _hyoki_pattern().sub(lambda m: table[m.group(0)], text)
     text = _SPACES.sub(" ", text)
