@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import SESSION_COOKIE, AppState
@@ -37,16 +36,20 @@ class MatcherApp(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = MatcherApp(title="日野市 企業マッチング API", version="0.1.0",
+    app = MatcherApp(title="日野市 企業マッチング API", version="0.1.0", docs_url=None, redoc_url=None,
                   description="Hino matchmaking engine: organisations, needs, shortlists, decisions, model versions.")
     app.state.matcher = AppState.create(settings)
 
+    from api.routes_admin import router as admin_router
+    from api.routes_admin import swagger_assets
     from api.routes_api import router as api_router
     from api.routes_pages import router as pages_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(admin_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_assets())), name="docs-assets")
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -58,12 +61,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def error_response(request: Request, status: int, detail, headers=None):
         if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
             return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        from api.routes_pages import templates
+
         title = ERROR_TITLES.get(status, "エラー")
-        detail = detail if isinstance(detail, str) else str(detail.get("message", detail) if isinstance(detail, dict) else detail)
-        body = (f'<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" '
-                f'content="width=device-width, initial-scale=1"><link rel="stylesheet" href="/static/style.css">'
-                f'<main><h1>{html.escape(title)}</h1><p>{html.escape(detail)}</p><p><a href="/">トップへ</a></p></main></html>')
-        return HTMLResponse(body, status_code=status, headers=headers)
+        text = detail if isinstance(detail, str) else str(detail.get("message", "")) if isinstance(detail, dict) else ""
+        # Pages speak Japanese only: messages are written "日本語 / English".
+        text = text.split(" / ")[0] or title
+        return templates.TemplateResponse(request, "error.html", {"user": None, "csrf": "", "title": title,
+                                                                   "detail": text, "status": status},
+                                          status_code=status, headers=headers)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):

@@ -282,10 +282,72 @@ def make_shortlist(need_id: Id, user: Staff, st: State,
 
 
 @router.get("/suggestions", tags=["shortlists"])
-def list_suggestions(user: CurrentUser, st: State, need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
-    """Stored suggestions; a company user sees only those about its own organisation or needs."""
-    rows = directory.suggestion_rows(st.engine, "need" if need_id else None, need_id, visible_to_org=company_org(user))
-    return {"items": rows}
+def list_suggestions(user: Staff, st: State, need_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None) -> dict[str, Any]:
+    """保存済みの提案と判定（コーディネーター用） / stored suggestions with decisions (staff only)."""
+    return {"items": directory.suggestion_rows(st.engine, "need" if need_id else None, need_id)}
+
+
+@router.get("/needs/{need_id}/history", tags=["shortlists"])
+def need_history(need_id: Id, user: Staff, st: State) -> dict[str, Any]:
+    """案件の候補リスト作成履歴とすべての判定 / every run of a need's shortlist and every decision."""
+    if directory.get_need(st.engine, need_id) is None:
+        raise HTTPException(404, "案件が見つかりません / need not found")
+    return directory.need_history(st.engine, need_id)
+
+
+@router.get("/needs/{need_id}/whynot/{org_id}", tags=["shortlists"], response_model=views.WhyNotOut,
+            response_model_exclude_unset=True)
+def need_why_not(need_id: Id, org_id: Id, user: Staff, st: State,
+                 k: Annotated[int, Query(ge=1, le=50)] = 10) -> views.WhyNotOut:
+    """この企業が候補に入らない理由 / why an organisation is (not) on the need's shortlist."""
+    from matcher.services.shortlists import why_not
+
+    return views.why_not_out(why_not(st.context(), need_id, org_id, k))
+
+
+class ProposalReplyIn(BaseModel):
+    answer: Literal["interested", "declined"]
+    comment: str | None = Field(default=None, max_length=1000)
+
+
+@router.get("/proposals", tags=["proposals"])
+def proposals(user: CurrentUser, st: State) -> dict[str, Any]:
+    """自社への提案（コーディネーターが承認したもの） / proposals a coordinator accepted for your company."""
+    if user.role != "company":
+        raise HTTPException(403, "企業ユーザー向けの機能です / for company users")
+    items = directory.proposals_for(st.engine, user.org_id or -1)
+    return {"contact": st.settings.contact, "items": items}
+
+
+@router.post("/proposals/{suggestion_id}/reply", status_code=201, tags=["proposals"])
+def proposal_reply(suggestion_id: Id, body: ProposalReplyIn, user: CurrentUser, st: State) -> dict[str, Any]:
+    """興味あり / 辞退 を回答する / answer a proposal."""
+    from matcher.learn.decisions import record_company_reply
+
+    if user.role != "company":
+        raise HTTPException(403, "企業ユーザー向けの機能です / for company users")
+    if suggestion_id not in {p["suggestion_id"] for p in directory.proposals_for(st.engine, user.org_id or -1)}:
+        raise HTTPException(404, "提案が見つかりません / no such proposal for your company")
+    dec = record_company_reply(st.engine, suggestion_id, body.answer, body.comment, user.email)
+    return {"suggestion_id": suggestion_id, "answer": dec.verdict}
+
+
+@router.get("/directory", tags=["directory"])
+def public_directory(st: State, q: Annotated[str, Query(max_length=200)] = "",
+                     city: Annotated[str, Query(max_length=100)] = "", process: Annotated[str, Query(max_length=100)] = "",
+                     cert: Annotated[str, Query(max_length=100)] = "",
+                     size: Annotated[Literal["", "s", "m", "l", "xl"], Query()] = "",
+                     page: Annotated[int, Query(ge=1, le=100_000)] = 1) -> dict[str, Any]:
+    """製品・技術のみえる化（ログイン不要、公開企業のみ） / the public technology directory."""
+    return directory.directory_search(st.engine, q, city, process, cert, size, page)
+
+
+@router.get("/directory/{external_id}", tags=["directory"])
+def public_directory_org(external_id: Annotated[str, PathParam(max_length=64)], st: State) -> dict[str, Any]:
+    org = directory.public_organization(st.engine, external_id)
+    if org is None:
+        raise HTTPException(404, "企業が見つかりません / organisation not found")
+    return org
 
 
 @router.post("/decisions", status_code=201, tags=["decisions"])

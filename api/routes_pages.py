@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import SESSION_COOKIE, State, optional_user
 from api.routes_api import Id
-from matcher.exchange.spec import REASONS
+from matcher.exchange.spec import ENTITIES, REASONS
 from matcher.services import directory
 from matcher.store.tables import User
 
@@ -52,7 +52,7 @@ def home(user: OptionalUser) -> RedirectResponse:
     if user is None:
         return RedirectResponse("/directory", 303)
     if user.role == "company":
-        return RedirectResponse(f"/orgs/{user.org_id}" if user.org_id else "/directory", 303)
+        return RedirectResponse("/proposals", 303)
     return RedirectResponse("/needs", 303)
 
 
@@ -102,22 +102,86 @@ async def logout(request: Request, st: State) -> RedirectResponse:
 def needs_page(request: Request, st: State, user: OptionalUser, q: str = "") -> Response:
     user = page_user(request, user, "admin", "coordinator")
     total, items = directory.search_needs(st.engine, q[:200])
-    return render(request, st, "needs.html", user, needs=items, total=total, q=q)
+    return render(request, st, "needs.html", user, needs=items, total=total, q=q[:200])
+
+
+@router.get("/needs/export.xlsx")
+def needs_export(request: Request, st: State, user: OptionalUser) -> Response:
+    from matcher.exchange.export import table_xlsx
+
+    page_user(request, user, "admin", "coordinator")
+    _, items = directory.search_needs(st.engine, "", limit=100_000)
+    rows = [[n["external_id"], n["org_name"], n["title"], n["text"], "・".join(n["required_processes"]),
+             "受付中" if n["status"] == "open" else "終了"] for n in items]
+    return xlsx_response(table_xlsx("案件", ["案件ID", "依頼元", "件名", "内容", "必要工程", "状態"], rows), "needs.xlsx")
+
+
+def xlsx_response(data: bytes, filename: str) -> Response:
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 # Pages say only what the server chose to say: ?message= names one of these, never free text.
-MESSAGES = {"decided": "判定を記録しました。", "shortlisted": "候補リストを作成しました。"}
+MESSAGES = {"decided": "判定を記録しました。", "shortlisted": "候補リストを作成しました。",
+            "replied": "回答を送りました。ありがとうございました。", "promoted": "ランカーの版を切り替えました。",
+            "rolled_back": "一つ前の版に戻しました。"}
+
+
+def need_board(st, need_id: int) -> dict[str, Any]:
+    """The need page's cards: the latest run, each with its pair's latest decision; rejected
+    candidates apart, with the score broken down and the fit in words."""
+    from matcher.learn.training import score_breakdowns
+    from matcher.views import fit_label, ranker_ja
+
+    rows = directory.suggestion_rows(st.engine, "need", need_id, latest_run_only=True)
+    for row, breakdown in zip(rows, score_breakdowns(st.engine, [(r["model_version"], r["features"]) for r in rows]),
+                              strict=True):
+        row["breakdown"], row["fit"] = breakdown, fit_label(row["score"])
+    rejected = [r for r in rows if r["decision"] and r["decision"]["verdict"] == "reject"]
+    version = rows[0]["model_version"] if rows else None
+    return {"suggestions": [r for r in rows if r not in rejected], "rejected": rejected,
+            "ranker": ranker_ja(version) if version else None, "history": directory.need_history(st.engine, need_id)}
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
-def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, message: str = "") -> Response:
+def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, message: str = "",
+              whynot: str = "") -> Response:
+    from matcher.errors import MatcherError
+
     user = page_user(request, user, "admin", "coordinator")
     need = directory.get_need(st.engine, need_id)
     if need is None:
         raise HTTPException(404, "案件が見つかりません / need not found")
+    why, why_error = None, None
+    if whynot.strip():
+        from matcher.services.shortlists import why_not
+        from matcher.views import why_not_out
+
+        try:
+            why = why_not_out(why_not(st.context(), need_id, whynot.strip()[:64]))
+        except MatcherError as exc:
+            why_error = exc.message_ja
+    return render(request, st, "need.html", user, need=need, verdict_ja=VERDICT_JA, reasons_ja=REASONS_JA,
+                  message=MESSAGES.get(message, ""), whynot=whynot[:64], why=why, why_error=why_error,
+                  **need_board(st, need_id))
+
+
+@router.get("/needs/{need_id}/shortlist.xlsx")
+def need_shortlist_export(need_id: Id, request: Request, st: State, user: OptionalUser) -> Response:
+    from matcher.exchange.export import table_xlsx
+
+    page_user(request, user, "admin", "coordinator")
+    need = directory.get_need(st.engine, need_id)
+    if need is None:
+        raise HTTPException(404, "案件が見つかりません / need not found")
     rows = directory.suggestion_rows(st.engine, "need", need_id, latest_run_only=True)
-    return render(request, st, "need.html", user, need=need, suggestions=rows, verdict_ja=VERDICT_JA,
-                  reasons_ja=REASONS_JA, message=MESSAGES.get(message, ""))
+    body = [[r["rank"], "企業" if r["candidate_type"] == "organization" else "研究シーズ", r["candidate_external_id"],
+             r["candidate_name"], r["candidate_city"], round(r["score"], 4), r["reason"],
+             VERDICT_JA.get((r["decision"] or {}).get("verdict"), "未判定"),
+             REASONS_JA.get((r["decision"] or {}).get("reason"), ""), (r["decision"] or {}).get("by") or ""]
+            for r in rows]
+    headers = ["順位", "種別", "ID", "名称", "所在地・機関", "スコア", "理由", "判定", "却下の理由", "担当者"]
+    return xlsx_response(table_xlsx("候補リスト", headers, body), f"shortlist-{need['external_id']}.xlsx")
 
 
 @router.post("/needs/{need_id}/shortlist")
@@ -129,7 +193,7 @@ async def need_shortlist(need_id: Id, request: Request, st: State, user: Optiona
     page_user(request, user, "admin", "coordinator")
     await check_csrf(request, st)
     await run_in_threadpool(lambda: shortlist_need(st.context(), need_id, "all", 5))
-    return RedirectResponse(f"/needs/{need_id}", 303)
+    return RedirectResponse(f"/needs/{need_id}?message=shortlisted", 303)
 
 
 @router.post("/suggestions/{suggestion_id}/decision")
@@ -146,6 +210,8 @@ async def decide(suggestion_id: Id, request: Request, st: State, user: OptionalU
     target = "/needs"
     if need_id.isascii() and need_id.isdigit() and len(need_id) <= 10 and 1 <= int(need_id) <= 2_147_483_647:
         target = f"/needs/{int(need_id)}?message=decided#s{suggestion_id}"
+    if verdict == "reject" and not reason:
+        raise HTTPException(422, "却下するときは理由を選んでください。")
     record_decision(st.engine, suggestion_id, verdict, reason if verdict == "reject" else None, user.email)
     return RedirectResponse(target, 303)
 
@@ -154,18 +220,49 @@ async def decide(suggestion_id: Id, request: Request, st: State, user: OptionalU
 def org_page(org_id: Id, request: Request, st: State, user: OptionalUser) -> Response:
     user = page_user(request, user)
     if user.role == "company" and user.org_id != org_id:
-        raise HTTPException(403, "自社以外の企業は表示できません / companies see only their own organisation")
+        raise HTTPException(404, "企業が見つかりません / organisation not found")
     org = directory.get_organization(st.engine, org_id)
     if org is None:
         raise HTTPException(404, "企業が見つかりません / organisation not found")
-    suggestions = directory.suggestion_rows(st.engine, visible_to_org=org_id) if user.role == "company" else None
-    return render(request, st, "org.html", user, org=org, suggestions=suggestions)
+    return render(request, st, "org.html", user, org=org)
+
+
+@router.get("/proposals", response_class=HTMLResponse)
+def proposals_page(request: Request, st: State, user: OptionalUser, message: str = "") -> Response:
+    user = page_user(request, user, "company")
+    return render(request, st, "proposals.html", user, proposals=directory.proposals_for(st.engine, user.org_id or -1),
+                  contact=st.settings.contact, message=MESSAGES.get(message, ""))
+
+
+@router.post("/proposals/{suggestion_id}/reply")
+async def proposal_reply(suggestion_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
+    from matcher.learn.decisions import record_company_reply
+
+    user = page_user(request, user, "company")
+    form = await check_csrf(request, st)
+    answer = str(form.get("answer") or "")[:20]
+    if suggestion_id not in {p["suggestion_id"] for p in directory.proposals_for(st.engine, user.org_id or -1)}:
+        raise HTTPException(404, "提案が見つかりません / no such proposal")
+    record_company_reply(st.engine, suggestion_id, answer, str(form.get("comment") or "")[:1000], user.email)
+    return RedirectResponse(f"/proposals?message=replied#p{suggestion_id}", 303)
 
 
 @router.get("/directory", response_class=HTMLResponse)
-def directory_page(request: Request, st: State, user: OptionalUser, q: str = "") -> Response:
-    total, items = directory.search_organizations(st.engine, q[:200], published_only=True, limit=100)
-    return render(request, st, "directory.html", user, orgs=items, total=total, q=q)
+def directory_page(request: Request, st: State, user: OptionalUser, q: str = "", city: str = "", process: str = "",
+                   cert: str = "", size: str = "", page: int = 1) -> Response:
+    q, city, process, cert = q[:200], city[:100], process[:100], cert[:100]
+    size = size if size in directory.SIZE_CLASSES else ""
+    result = directory.directory_search(st.engine, q, city, process, cert, size, max(1, min(page, 100_000)))
+    filters = {"q": q, "city": city, "process": process, "cert": cert, "size": size}
+    return render(request, st, "directory.html", user, result=result, filters=filters)
+
+
+@router.get("/directory/{external_id}", response_class=HTMLResponse)
+def directory_org_page(external_id: str, request: Request, st: State, user: OptionalUser) -> Response:
+    org = directory.public_organization(st.engine, external_id[:64])
+    if org is None:
+        raise HTTPException(404, "企業が見つかりません（非公開か、登録されていません）")
+    return render(request, st, "public_org.html", user, org=org)
 
 
 def index_state(st) -> dict[str, Any]:
@@ -202,32 +299,30 @@ async def import_post(request: Request, st: State, user: OptionalUser) -> Respon
         detail = exc.detail["message"] if isinstance(exc.detail, dict) else str(exc.detail)
         return render(request, st, "import.html", user, status_code=exc.status_code, error=detail,
                       index=index_state(st))
+    labels = {f.name: f.label for spec in ENTITIES.values() for f in spec.fields}
+    for e in report["rejected"]:
+        e["label"] = labels.get(e["field"], e["field"])
     return render(request, st, "import.html", user, report=report, index=index_state(st))
 
 
-@router.get("/models", response_class=HTMLResponse)
-def models_page(request: Request, st: State, user: OptionalUser) -> Response:
-    from matcher.learn.training import list_versions
+@router.get("/import/template.xlsx")
+def import_template(request: Request, st: State, user: OptionalUser) -> Response:
+    """The import format itself: a sheet per kind with its headers and one example row."""
+    from matcher.exchange.export import workbook_bytes
+    from matcher.exchange.spec import ENTITIES
 
-    user = page_user(request, user, "admin")
-    return render(request, st, "models.html", user, versions=list_versions(st.engine), status_ja=STATUS_JA)
-
-
-@router.post("/models/{version}/promote")
-async def models_promote(version: str, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-    from matcher.learn.training import promote_version
-
-    user = page_user(request, user, "admin")
-    await check_csrf(request, st)
-    promote_version(st.engine, version[:64], user.email)
-    return RedirectResponse("/models", 303)
-
-
-@router.post("/models/rollback")
-async def models_rollback(request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-    from matcher.learn.training import rollback
-
-    user = page_user(request, user, "admin")
-    await check_csrf(request, st)
-    rollback(st.engine, user.email)
-    return RedirectResponse("/models", 303)
+    page_user(request, user, "admin", "coordinator")
+    examples = {
+        "organizations": {"external_id": "HC9001", "name": "日野サンプル精工（架空）", "kind": "企業", "city": "日野市",
+                          "employees": 45, "processes": "切削;研削", "certifications": "ISO9001",
+                          "profile": "ステンレスとアルミの精密切削。", "publish": "はい", "email_opt_in": "いいえ"},
+        "needs": {"external_id": "HN9001", "org_external_id": "HC9001", "title": "試作部品の切削と検査",
+                  "text": "アルミ部品の5軸加工と三次元測定をお願いしたい。", "required_processes": "切削;検査", "status": "受付中"},
+        "seeds": {"external_id": "HS9001", "institution": "サンプル大学", "title": "難削材の高能率切削",
+                  "keywords": "切削;工具", "summary": "チタン合金の切削条件の研究。"},
+    }
+    sheets = {}
+    for kind, label in (("organizations", "企業・機関"), ("needs", "案件"), ("seeds", "研究シーズ")):
+        fields = ENTITIES[kind].fields
+        sheets[label] = ([f.headers[0] for f in fields], [[examples[kind].get(f.name, "") for f in fields]])
+    return xlsx_response(workbook_bytes(sheets), "import-template.xlsx")

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
     smtp_sender: str = "matcher@example.invalid"
+    # Who a company contacts about a proposal (never a coordinator's own address).
+    contact: str = "日野市 産業振興課 企業マッチング窓口"
 
     @property
     def embedder_path(self) -> Path:

@@ -57,6 +57,13 @@ class QueryOut(BaseModel):
     title: str
 
 
+class DecisionOut(BaseModel):
+    verdict: str
+    reason: str | None
+    by: str | None
+    at: str
+
+
 class CandidateOut(BaseModel):
     suggestion_id: int | None
     rank: int
@@ -67,6 +74,8 @@ class CandidateOut(BaseModel):
     features: dict[str, float]
     drivers: dict[str, float]
     reason: str
+    decision: DecisionOut | None
+    fit: str
     org: OrgOut | None = None
     seed: SeedOut | None = None
 
@@ -124,6 +133,24 @@ class WhyNotOut(BaseModel):
     features: dict[str, float] | None = None
 
 
+# 適合度: what a score means to a coordinator. Both the cold-start scorer and the blended ranker
+# score on a 0–1 scale; the bands are documented in the README.
+FIT_BANDS = ((0.6, "高"), (0.4, "中"))
+
+
+def fit_label(score: float) -> str:
+    return next((label for floor, label in FIT_BANDS if score >= floor), "低")
+
+
+def ranker_ja(version: str, decisions: int | None = None) -> str:
+    """The ranker named for a coordinator, not an engineer."""
+    if version.startswith("cold-start"):
+        return "初期設定の重み（判定からの学習前）"
+    number = version.rsplit("v", 1)[-1].lstrip("0") or "0"
+    learned = f"、判定 {decisions:,} 件から学習" if decisions else ""
+    return f"学習済みモデル 第{number}版{learned}"
+
+
 def as_json(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", exclude_unset=True)
 
@@ -148,7 +175,10 @@ def need_out(p: Party) -> NeedOut:
 def candidate_out(e: ScoredEdge) -> CandidateOut:
     out = CandidateOut(suggestion_id=e.suggestion_id, rank=e.rank or 0, score=e.score,
                        candidate_type=e.candidate_type, covered_capabilities=list(e.covered),
-                       matched_terms=list(e.matched_terms), features=e.features, drivers=e.drivers, reason=e.reason)
+                       matched_terms=list(e.matched_terms), features=e.features, drivers=e.drivers, reason=e.reason,
+                       fit=fit_label(e.score),
+                       decision=DecisionOut(verdict=e.decision.verdict, reason=e.decision.reason, by=e.decision.by,
+                                            at=e.decision.at.isoformat()) if e.decision else None)
     if e.candidate_type == "organization":
         out.org = org_out(e.candidate)
     else:

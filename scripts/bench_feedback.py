@@ -42,14 +42,14 @@ def hidden_ndcg(ctx, query, shortlist_ids: list[int], pool_ids: list[int], k: in
     return dcg / idcg if idcg else 0.0
 
 
-def build_demo(data_dir: Path, embedder):
+def build_demo(data_dir: Path, embedder, database_url: str | None = None):
     from matcher.config import Settings
     from matcher.exchange.catalog import import_file
     from matcher.search.embed import CachedEmbedder, EmbeddingCache
     from matcher.search.indexing import sync_indexes
     from matcher.store.db import get_engine, upgrade
 
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, database_url=database_url)
     settings.ensure_dirs()
     engine = get_engine(settings.sqlalchemy_url)
     upgrade(engine)

@@ -618,16 +618,27 @@ def users_password_cmd(
 def serve_cmd(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[int | None, typer.Option(min=1, max=32, help="default: 2 on PostgreSQL, 1 on SQLite")] = None,
 ) -> None:
     """Web サービスを起動 / start the web service (FastAPI + uvicorn)."""
     import uvicorn
 
+    settings = get_settings()
     _engine()
-    err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs）")
+    on_postgres = settings.sqlalchemy_url.startswith("postgresql")
+    workers = workers or (2 if on_postgres else 1)
+    if workers > 1 and not on_postgres:
+        raise MatcherError("複数ワーカーは PostgreSQL で使ってください（SQLite は 1 ワーカー）",
+                           "several workers need PostgreSQL (MATCHER_DATABASE_URL); SQLite serves one")
+    if workers > 1 and not settings.redis_url:
+        err.print("[yellow]注意:[/yellow] MATCHER_REDIS_URL が未設定のため、ログイン試行の制限はワーカーごとに数えられます "
+                  "/ without MATCHER_REDIS_URL each worker counts login attempts on its own")
+    err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs、ワーカー {workers}）")
     # By import string: the engine does not import the web layer, and the same string is what
-    # uvicorn needs to start several worker processes.
-    # X-Forwarded-* are believed only from MATCHER_TRUSTED_PROXIES, inside the app, never by uvicorn.
-    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="info", proxy_headers=False)
+    # uvicorn needs to start several worker processes. X-Forwarded-* are believed only from
+    # MATCHER_TRUSTED_PROXIES, inside the app, never by uvicorn.
+    uvicorn.run("api.app:app_factory", factory=True, host=host, port=port, log_level="info", proxy_headers=False,
+                workers=workers)
 
 
 def main() -> None:

@@ -60,26 +60,37 @@ def csv_cell(v: Any) -> Any:
     return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
 
 
-def xlsx_bytes(engine: Engine) -> bytes:
-    """The workbook, built in memory: every text cell is typed as text, never as a formula."""
+def workbook_bytes(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> bytes:
+    """A workbook built in memory, a sheet per entry: every text cell is typed as text, never as
+    a formula (openpyxl would make "=…" a formula)."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
-    for key, (headers, rows) in tables(engine).items():
-        ws = wb.create_sheet(SHEET_JA[key])
+    for name, (headers, rows) in sheets.items():
+        ws = wb.create_sheet(name)
         ws.append(headers)
         for r in rows:
             cells = []
             for v in r:
                 cell = WriteOnlyCell(ws, value="" if v is None else v)
                 if isinstance(v, str):
-                    cell.data_type = "s"  # openpyxl would make "=…" a formula
+                    cell.data_type = "s"
                 cells.append(cell)
             ws.append(cells)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def xlsx_bytes(engine: Engine) -> bytes:
+    """The whole export: organisations, needs and suggestions, a sheet each."""
+    return workbook_bytes({SHEET_JA[key]: table for key, table in tables(engine).items()})
+
+
+def table_xlsx(sheet: str, headers: list[str], rows: list[list[Any]]) -> bytes:
+    """One sheet, for the desk's download buttons."""
+    return workbook_bytes({sheet: (headers, rows)})
 
 
 def csv_lines(engine: Engine, table: str, encoding: str = "utf-8-sig") -> Iterator[bytes]:

@@ -58,6 +58,17 @@ class History:
     pair_rejects: dict[tuple[int, int], int] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class EdgeDecision:
+    """A coordinator's latest verdict on the same (query, candidate) pair in any earlier run."""
+
+    verdict: str
+    reason: str | None
+    by: str | None
+    at: datetime
+    suggestion_id: int
+
+
 @dataclass(kw_only=True)
 class ScoredEdge:
     """One (query, candidate) edge. ``excluded`` holds the hard constraint's reason code when the
@@ -76,6 +87,7 @@ class ScoredEdge:
     reason: str = ""
     rank: int | None = None
     suggestion_id: int | None = None
+    decision: EdgeDecision | None = None
 
     @property
     def candidate_type(self) -> CandidateType:

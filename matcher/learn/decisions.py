@@ -20,6 +20,7 @@ from sqlmodel import select
 from matcher.errors import InvalidInput, NotFound
 from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
 from matcher.exchange.spec import REASONS, DecisionRow, field_errors
+from matcher.graph.model import EdgeDecision
 from matcher.store.db import session_scope
 from matcher.store.tables import AuditLog, Decision, Suggestion
 
@@ -50,10 +51,11 @@ def record_decision(engine: Engine, suggestion_id: Any, verdict: Any, reason: An
         return dec
 
 
-def latest_pairs(engine: Engine) -> list[tuple[Decision, Suggestion]]:
-    """(latest decision, its suggestion) per decided suggestion: by decision time, then insertion."""
+def latest_pairs(engine: Engine, kind: str = "coordinator") -> list[tuple[Decision, Suggestion]]:
+    """(latest decision, its suggestion) per decided suggestion: by decision time, then insertion.
+    ``kind``: coordinators' verdicts, or companies' replies (``company_reply``)."""
     with session_scope(engine) as s:
-        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
+        rows = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id, Decision.kind == kind)
                       .order_by(Decision.decided_at, Decision.id)).all()
     latest: dict[int, tuple[Decision, Suggestion]] = {}
     for dec, sug in rows:
@@ -61,9 +63,45 @@ def latest_pairs(engine: Engine) -> list[tuple[Decision, Suggestion]]:
     return list(latest.values())
 
 
-def latest_decisions(engine: Engine) -> dict[int, Decision]:
-    """suggestion id → its latest decision."""
-    return {sug.id: dec for dec, sug in latest_pairs(engine)}
+def latest_decisions(engine: Engine, kind: str = "coordinator") -> dict[int, Decision]:
+    """suggestion id → its latest decision of that kind."""
+    return {sug.id: dec for dec, sug in latest_pairs(engine, kind)}
+
+
+def pair_decisions(engine: Engine, query_type: str, query_id: int) -> dict[tuple[str, int], EdgeDecision]:
+    """The latest coordinator decision on each (query, candidate) pair, whichever run it was made
+    in: what a re-run shows on the pair's new card."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Decision, Suggestion).where(
+            Decision.suggestion_id == Suggestion.id, Decision.kind == "coordinator",
+            Suggestion.query_type == query_type, Suggestion.query_id == query_id)
+            .order_by(Decision.decided_at, Decision.id)).all()
+    out: dict[tuple[str, int], EdgeDecision] = {}
+    for dec, sug in rows:
+        out[(sug.candidate_type, sug.candidate_id)] = EdgeDecision(
+            verdict=dec.verdict, reason=dec.reason, by=dec.coordinator, at=dec.decided_at, suggestion_id=sug.id)
+    return out
+
+
+COMPANY_ANSWERS = {"interested": "興味あり", "declined": "辞退"}
+
+
+def record_company_reply(engine: Engine, suggestion_id: int, answer: str, comment: str | None,
+                         by: str | None) -> Decision:
+    """A company's answer to a proposal a coordinator accepted: stored beside the coordinators'
+    decisions (kind ``company_reply``) and learned from as its own signal."""
+    if answer not in COMPANY_ANSWERS:
+        raise InvalidInput("回答は「興味あり」か「辞退」です", "answer must be interested or declined")
+    comment = (comment or "").strip()[:1000] or None
+    with session_scope(engine) as s:
+        if s.get(Suggestion, suggestion_id) is None:
+            raise NotFound(f"提案ID {suggestion_id} はありません", f"no suggestion {suggestion_id}")
+        dec = Decision(suggestion_id=suggestion_id, kind="company_reply", verdict=answer, comment=comment,
+                       coordinator=by, decided_at=datetime.now(UTC))
+        s.add(dec)
+        s.add(AuditLog(actor=by, action="company_reply", target=f"suggestion:{suggestion_id}", detail={"answer": answer}))
+        s.flush()
+        return dec
 
 
 @dataclass

@@ -38,6 +38,7 @@ MIN_DECISIONS = 30  # below this the cold-start scorer ranks alone
 FULL_DECISIONS = 300  # from here on the learned ranker ranks alone
 HOLDOUT_SHARE = 0.2
 MAX_IPS_WEIGHT = 10.0
+COMPANY_REPLY_WEIGHT = 0.5  # a company's reply counts half a coordinator's verdict
 AUC_TOLERANCE = 0.01
 COLD_START = "cold-start-v1"
 
@@ -86,15 +87,24 @@ def build_training_set(engine: Engine) -> TrainingSet:
     by_id = {row[0]: row for row in shown}
     decided = [(d, by_id[d.suggestion_id]) for d in latest.values() if d.suggestion_id in by_id]
     propensity = estimate_propensity([r[1] for r in shown], [row[1] for _, row in decided])
-    labelled = sorted(((d, row) for d, row in decided if d.verdict in ("accept", "reject")),
+    # Companies' replies to accepted proposals are a signal of their own: whether the match worked
+    # for the company. They label the same feature snapshot, in groups of their own (a pairwise
+    # ranker compares replies only with replies), at a fixed weight and without position
+    # correction (a company sees every proposal sent to it).
+    replies = [(d, by_id[d.suggestion_id]) for d in latest_decisions(engine, "company_reply").values()
+               if d.suggestion_id in by_id]
+    labelled = sorted([(d, row) for d, row in decided if d.verdict in ("accept", "reject")] + replies,
                       key=lambda dr: (_aware(dr[0].decided_at), dr[0].id))
     group_ids: dict[tuple, int] = {}
     rows, y, w, groups, ranks, times = [], [], [], [], [], []
     for d, row in labelled:
         rows.append(row[5] or {})
-        y.append(1 if d.verdict == "accept" else 0)
-        w.append(1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT))
-        groups.append(group_ids.setdefault((row[2], row[3], row[4]), len(group_ids)))
+        y.append(1 if d.verdict in ("accept", "interested") else 0)
+        if d.kind == "company_reply":
+            w.append(COMPANY_REPLY_WEIGHT)
+        else:
+            w.append(1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT))
+        groups.append(group_ids.setdefault((d.kind, row[2], row[3], row[4]), len(group_ids)))
         ranks.append(row[1])
         times.append(_aware(d.decided_at))
     return TrainingSet(feature_matrix(rows, FEATURES), np.array(y, dtype=np.int64), np.array(w),
@@ -315,3 +325,52 @@ def explain_suggestion(engine: Engine, suggestion_id: int) -> dict[str, Any]:
             "reason": sug.explanation,
             "contributions": [{"feature": n, "value": features.get(n, 0.0), "contribution": round(c, 5)}
                               for n, c in ordered if c != 0.0]}
+
+
+FEATURE_JA = {
+    "coverage": "必要工程のカバー率", "dense_scaled": "内容の近さ（意味）", "dense_max": "内容の近さ（最大）",
+    "dense_mean": "内容の近さ（平均）", "bm25_norm": "語句の一致", "bm25": "語句の一致（生値）", "rrf": "検索順位",
+    "cert_match": "求める認証の保有", "iso9001": "ISO9001", "same_city": "同じ市内", "neighbour": "近隣市",
+    "tama": "多摩地域", "elsewhere": "多摩地域外", "pair_accepts": "この依頼元での過去の承認",
+    "pair_rejects": "この依頼元での過去の却下", "past_rejects": "過去の却下", "past_accepts": "過去の承認",
+    "freshness": "情報の新しさ", "sme": "中小企業", "small_business": "小規模企業", "log_employees": "規模",
+    "employees_known": "従業員数の登録", "n_covered": "対応できる工程数", "n_required": "必要工程数",
+    "cert_count": "認証の数", "dense_rank_inv": "意味検索の順位", "bm25_rank_inv": "語句検索の順位",
+}
+
+
+def score_breakdowns(engine: Engine, rows: list[tuple[str, dict[str, float]]], top: int = 6) -> list[list[dict[str, Any]]]:
+    """For (model version, feature snapshot) pairs: the features that moved each score most, in
+    Japanese, under the version that ranked it (each version is loaded once)."""
+    scorers: dict[str, Any] = {}
+    out = []
+    for version, features in rows:
+        if version not in scorers:
+            try:
+                scorers[version] = scorer_for(engine, version)
+            except NotFound:
+                scorers[version] = ColdStartScorer().fit()
+        x = feature_matrix([features], FEATURES)[0]
+        contrib = sorted(scorers[version].contributions(x).items(), key=lambda kv: -abs(kv[1]))
+        out.append([{"feature": n, "label": FEATURE_JA.get(n, n), "value": features.get(n, 0.0),
+                     "contribution": round(c, 4)} for n, c in contrib if c][:top])
+    return out
+
+
+def gate_ja(result: dict[str, Any]) -> str:
+    """The promotion gate's verdict as a coordinator reads it."""
+    n = result.get("decisions", 0)
+    if result.get("status") == "skipped":
+        return (f"学習しませんでした: 使える判定が {n} 件です（{MIN_DECISIONS} 件以上で学習します）。"
+                "承認・却下の判定が両方あることも必要です。")
+    metrics = result.get("metrics", {})
+    cand, act = metrics.get("candidate", {}), metrics.get("active", {})
+    held = cand.get("n", 0)
+    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
+    head = (f"判定 {n:,} 件から新しい版 {result.get('version')} を学習しました。"
+            f"最新の {held:,} 件は学習に使わず検証に回し、現行の版と比べました: "
+            f"上位10件の並びの良さ（nDCG@10）{fmt(cand.get('ndcg@10'))}（現行 {fmt(act.get('ndcg@10'))}）、"
+            f"承認と却下の見分け（AUC）{fmt(cand.get('auc'))}（現行 {fmt(act.get('auc'))}）。")
+    if result.get("status") == "promoted":
+        return head + "現行より悪くないため、この版を有効にしました。"
+    return head + "現行より下がったため有効にせず、候補として保存しました（管理者が手動で有効にできます）。"

@@ -100,45 +100,236 @@ def get_need(engine: Engine, need_id: int) -> dict[str, Any] | None:
         return need_summary(n, s.get(Organization, n.org_id)) if n else None
 
 
+def _names(s, rows) -> tuple[dict[int, Organization], dict[int, ResearchSeed]]:
+    orgs = {o.id: o for o in s.exec(select(Organization).where(
+        Organization.id.in_([r.candidate_id for r in rows if r.candidate_type == "organization"] or [-1])))}
+    seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(
+        ResearchSeed.id.in_([r.candidate_id for r in rows if r.candidate_type == "seed"] or [-1])))}
+    return orgs, seeds
+
+
+def _decision_json(d: Decision | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {"verdict": d.verdict, "reason": d.reason, "by": d.coordinator, "at": d.decided_at.isoformat(),
+            "suggestion_id": d.suggestion_id}
+
+
 def suggestion_rows(engine: Engine, query_type: str | None = None, query_id: int | None = None,
-                    visible_to_org: int | None = None, latest_run_only: bool = False) -> list[dict[str, Any]]:
-    """Stored suggestions with their latest decision; ``visible_to_org`` limits to a company's own."""
+                    latest_run_only: bool = False) -> list[dict[str, Any]]:
+    """Stored suggestions with the latest coordinator decision (for coordinators only). With
+    ``latest_run_only`` the decision is the pair's: the newest verdict on the same candidate for
+    the same query in any run, so a re-run shows what was already decided."""
     with session_scope(engine) as s:
         stmt = select(Suggestion)
         if query_type:
             stmt = stmt.where(Suggestion.query_type == query_type, Suggestion.query_id == query_id)
-        if visible_to_org is not None:
-            own_needs = [n.id for n in s.exec(select(Need).where(Need.org_id == visible_to_org))]
-            stmt = stmt.where(or_(
-                (Suggestion.candidate_type == "organization") & (Suggestion.candidate_id == visible_to_org),
-                (Suggestion.query_type == "need") & Suggestion.query_id.in_(own_needs or [-1]),
-                (Suggestion.query_type == "organization") & (Suggestion.query_id == visible_to_org)))
         rows = s.exec(stmt.order_by(Suggestion.id)).all()
+        decided = s.exec(select(Decision, Suggestion).where(
+            Decision.suggestion_id == Suggestion.id, Decision.kind == "coordinator",
+            *([Suggestion.query_type == query_type, Suggestion.query_id == query_id] if query_type else []))
+            .order_by(Decision.decided_at, Decision.id)).all()
+        by_suggestion = {sug.id: d for d, sug in decided}
+        by_pair = {(sug.query_type, sug.query_id, sug.candidate_type, sug.candidate_id): d for d, sug in decided}
         if latest_run_only and rows:
+            # The latest run, plus every pair rejected in an earlier run that the latest run no
+            # longer lists (its newest card): a rejection stays visible, it does not vanish.
             last = rows[-1].run_id
-            rows = [r for r in rows if r.run_id == last]
-        decisions: dict[int, Decision] = {}
-        ids = [r.id for r in rows]
-        for start in range(0, len(ids), 900):
-            for d in s.exec(select(Decision).where(Decision.suggestion_id.in_(ids[start:start + 900]))
-                            .order_by(Decision.decided_at, Decision.id)):
-                decisions[d.suggestion_id] = d
-        names = {o.id: o for o in s.exec(select(Organization).where(
-            Organization.id.in_([r.candidate_id for r in rows if r.candidate_type == "organization"] or [-1])))}
-        seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(
-            ResearchSeed.id.in_([r.candidate_id for r in rows if r.candidate_type == "seed"] or [-1])))}
+            pair = lambda r: (r.query_type, r.query_id, r.candidate_type, r.candidate_id)  # noqa: E731
+            shown = {pair(r) for r in rows if r.run_id == last}
+            older: dict[tuple, Suggestion] = {}
+            for r in rows:
+                d = by_pair.get(pair(r))
+                if r.run_id != last and pair(r) not in shown and d is not None and d.verdict == "reject":
+                    older[pair(r)] = r
+            rows = [r for r in rows if r.run_id == last] + list(older.values())
+        orgs, seeds = _names(s, rows)
     out = []
     for r in rows:
-        d = decisions.get(r.id)
-        org = names.get(r.candidate_id) if r.candidate_type == "organization" else None
+        d = (by_pair.get((r.query_type, r.query_id, r.candidate_type, r.candidate_id)) if latest_run_only
+             else by_suggestion.get(r.id))
+        org = orgs.get(r.candidate_id) if r.candidate_type == "organization" else None
         seed = seeds.get(r.candidate_id) if r.candidate_type == "seed" else None
-        name = org.name if org else (seed.title if seed else None)
-        where = org.city if org else (seed.institution or "KAKEN" if seed else None)
         out.append({"id": r.id, "run_id": r.run_id, "query_type": r.query_type, "query_id": r.query_id,
                     "candidate_type": r.candidate_type, "candidate_id": r.candidate_id,
-                    "candidate_name": name, "candidate_city": where,
+                    "candidate_name": org.name if org else (seed.title if seed else None),
+                    "candidate_external_id": org.external_id if org else (seed.external_id if seed else None),
+                    "candidate_city": org.city if org else (seed.institution or "KAKEN" if seed else None),
                     "candidate_url": seed.url if seed else None,
                     "rank": r.rank, "score": r.score, "model_version": r.model_version, "reason": r.explanation,
-                    "features": r.features or {},
-                    "decision": {"verdict": d.verdict, "reason": d.reason, "by": d.coordinator} if d else None})
-    return sorted(out, key=lambda x: (x["candidate_type"], x["rank"])) if latest_run_only else out
+                    "created_at": r.created_at.isoformat(), "features": r.features or {},
+                    "decision": _decision_json(d)})
+    if latest_run_only and out:
+        return sorted(out, key=lambda x: (x["run_id"] != rows[0].run_id, x["candidate_type"], x["rank"]))
+    return out
+
+
+def need_history(engine: Engine, need_id: int) -> dict[str, Any]:
+    """Every run of a need's shortlist and every decision on it, coordinators' and companies'."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Suggestion).where(Suggestion.query_type == "need", Suggestion.query_id == need_id)
+                      .order_by(Suggestion.id)).all()
+        by_id = {r.id: r for r in rows}
+        decisions = s.exec(select(Decision).where(Decision.suggestion_id.in_(list(by_id) or [-1]))
+                           .order_by(Decision.decided_at, Decision.id)).all()
+        orgs, seeds = _names(s, rows)
+    runs: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        run = runs.setdefault(r.run_id, {"run_id": r.run_id, "created_at": r.created_at.isoformat(),
+                                         "model_version": r.model_version, "candidates": 0})
+        run["candidates"] += 1
+
+    def name(sug: Suggestion) -> str | None:
+        if sug.candidate_type == "organization":
+            o = orgs.get(sug.candidate_id)
+            return o.name if o else None
+        x = seeds.get(sug.candidate_id)
+        return x.title if x else None
+
+    return {"need_id": need_id, "runs": sorted(runs.values(), key=lambda r: r["created_at"], reverse=True),
+            "decisions": [{"suggestion_id": d.suggestion_id, "run_id": by_id[d.suggestion_id].run_id,
+                           "candidate_type": by_id[d.suggestion_id].candidate_type,
+                           "candidate_id": by_id[d.suggestion_id].candidate_id,
+                           "candidate_name": name(by_id[d.suggestion_id]), "kind": d.kind, "verdict": d.verdict,
+                           "reason": d.reason, "comment": d.comment, "by": d.coordinator,
+                           "at": d.decided_at.isoformat()} for d in reversed(decisions)]}
+
+
+# -- what a company sees ---------------------------------------------------------------------------
+def proposals_for(engine: Engine, org_id: int) -> list[dict[str, Any]]:
+    """Proposals a coordinator accepted that concern this company, described from its side, one per
+    (query, candidate) pair. Never a coordinator's identity, reason or internal score, never an
+    employee count, and another organisation's name only when it agreed to be public."""
+    with session_scope(engine) as s:
+        own_needs = {n.id: n for n in s.exec(select(Need).where(Need.org_id == org_id))}
+        concerns = or_((Suggestion.candidate_type == "organization") & (Suggestion.candidate_id == org_id),
+                       (Suggestion.query_type == "need") & Suggestion.query_id.in_(list(own_needs) or [-1]),
+                       (Suggestion.query_type == "organization") & (Suggestion.query_id == org_id))
+        decided = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id, concerns)
+                         .order_by(Decision.decided_at, Decision.id)).all()
+        latest: dict[tuple, tuple[Decision, Suggestion]] = {}
+        replies: dict[tuple, Decision] = {}
+        for d, sug in decided:
+            key = (sug.query_type, sug.query_id, sug.candidate_type, sug.candidate_id)
+            if d.kind == "coordinator":
+                latest[key] = (d, sug)
+            elif d.kind == "company_reply":
+                replies[key] = d
+        accepted = [(d, sug) for d, sug in latest.values() if d.verdict == "accept"]
+        needs = {n.id: n for n in s.exec(select(Need).where(
+            Need.id.in_([sug.query_id for _, sug in accepted if sug.query_type == "need"] or [-1])))}
+        org_ids = {sug.candidate_id for _, sug in accepted if sug.candidate_type == "organization"}
+        org_ids |= {n.org_id for n in needs.values()} | {sug.query_id for _, sug in accepted if sug.query_type == "organization"}
+        orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(list(org_ids) or [-1])))}
+        seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(
+            ResearchSeed.id.in_([sug.candidate_id for _, sug in accepted if sug.candidate_type == "seed"] or [-1])))}
+
+    def public_name(o: Organization | None) -> str:
+        return o.name if o is not None and o.publish else "非公開の企業・機関（窓口からご紹介します）"
+
+    out = []
+    for d, sug in sorted(accepted, key=lambda ds: ds[0].decided_at, reverse=True):
+        key = (sug.query_type, sug.query_id, sug.candidate_type, sug.candidate_id)
+        reply = replies.get(key)
+        item: dict[str, Any] = {"suggestion_id": sug.id, "accepted_at": d.decided_at.isoformat(),
+                                "reply": {"answer": reply.verdict, "comment": reply.comment,
+                                          "at": reply.decided_at.isoformat()} if reply else None}
+        if sug.query_type == "need" and sug.query_id in own_needs:
+            need = own_needs[sug.query_id]
+            if sug.candidate_type == "seed":
+                seed = seeds.get(sug.candidate_id)
+                item.update(direction="research_for_your_need", need_title=need.title,
+                            partner_name=seed.title if seed else "研究シーズ",
+                            partner_detail=(seed.institution or "") if seed else "", url=seed.url if seed else None)
+            else:
+                partner = orgs.get(sug.candidate_id)
+                item.update(direction="partner_for_your_need", need_title=need.title, partner_name=public_name(partner),
+                            partner_detail=partner.city or "" if partner is not None and partner.publish else "",
+                            url=None)
+            item["why"] = sug.explanation
+        elif sug.candidate_type == "organization" and sug.candidate_id == org_id:
+            if sug.query_type == "need" and sug.query_id in needs:
+                need = needs[sug.query_id]
+                item.update(direction="your_company_for_a_need", need_title=need.title,
+                            partner_name=public_name(orgs.get(need.org_id)),
+                            partner_detail="必要工程: " + "・".join(split_list(need.required_processes)), url=None)
+            else:
+                item.update(direction="your_company_for_a_partner", need_title=None,
+                            partner_name=public_name(orgs.get(sug.query_id)), partner_detail="", url=None)
+            item["why"] = "コーディネーターが貴社の技術が合うと判断しました。"
+        else:
+            partner = orgs.get(sug.candidate_id)
+            item.update(direction="partner_for_your_company", need_title=None, partner_name=public_name(partner),
+                        partner_detail="", url=None, why=sug.explanation)
+        out.append(item)
+    return out
+
+
+# -- the public directory ------------------------------------------------------------------------
+SIZE_CLASSES = {"s": ("20名以下", 0, 20), "m": ("21〜100名", 21, 100), "l": ("101〜300名", 101, 300),
+                "xl": ("301名以上", 301, None)}
+PAGE_SIZE = 20
+
+
+def directory_search(engine: Engine, q: str = "", city: str = "", process: str = "", cert: str = "",
+                     size: str = "", page: int = 1) -> dict[str, Any]:
+    """Published organisations only. Every word of ``q`` must occur (AND) in the name, processes,
+    equipment, certifications or profile text; words and stored text are normalised alike
+    (NFKC, 表記ゆれ), so 全角/半角 and variant spellings match."""
+    words = [w for w in normalize(q or "").split() if w][:10]
+    with session_scope(engine) as s:
+        stmt = select(Organization).where(Organization.deleted_at.is_(None), Organization.publish.is_(True))
+        for w in words:
+            in_docs = select(Document.owner_id).where(Document.owner_type == "organization",
+                                                      Document.text.contains(w, autoescape=True))
+            stmt = stmt.where(or_(Organization.external_id == w, Organization.id.in_(in_docs), *(
+                col.contains(w, autoescape=True) for col in (Organization.name, Organization.processes,
+                                                             Organization.equipment, Organization.certifications))))
+        if city:
+            stmt = stmt.where(Organization.city == normalize(city))
+        if process:
+            stmt = stmt.where(Organization.processes.contains(normalize(process), autoescape=True))
+        if cert:
+            stmt = stmt.where(Organization.certifications.contains(normalize(cert), autoescape=True))
+        if size in SIZE_CLASSES:
+            _, low, high = SIZE_CLASSES[size]
+            stmt = stmt.where(Organization.employees >= low)
+            if high is not None:
+                stmt = stmt.where(Organization.employees <= high)
+        total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
+        pages = max(1, -(-total // PAGE_SIZE))
+        page = min(max(1, page), pages)
+        rows = s.exec(stmt.order_by(Organization.external_id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        profiles = {d.owner_id: d.text for d in s.exec(select(Document).where(
+            Document.owner_type == "organization", Document.kind == "profile",
+            Document.owner_id.in_([o.id for o in rows] or [-1])))}
+        facets = s.exec(select(Organization.city, Organization.processes, Organization.certifications).where(
+            Organization.deleted_at.is_(None), Organization.publish.is_(True))).all()
+    cities = sorted({c for c, _, _ in facets if c})
+    processes = sorted({p for _, ps, _ in facets for p in split_list(ps)})
+    certs = sorted({c for _, _, cs in facets for c in split_list(cs)})
+    return {"total": total, "page": page, "pages": pages, "items": [public_org(o, profiles.get(o.id)) for o in rows],
+            "facets": {"city": cities, "process": processes, "cert": certs,
+                       "size": {k: v[0] for k, v in SIZE_CLASSES.items()}}}
+
+
+def public_org(o: Organization, profile: str | None, docs: dict[str, str] | None = None) -> dict[str, Any]:
+    """What anyone may see of a published organisation: no e-mail, no employee count."""
+    out = {"external_id": o.external_id, "name": o.name, "kind_ja": KIND_JA.get(o.kind, o.kind), "city": o.city,
+           "processes": split_list(o.processes), "certifications": split_list(o.certifications),
+           "equipment": o.equipment, "profile": profile, "fictional": o.fictional}
+    if docs is not None:
+        out["track_record"] = docs.get("track_record")
+    return out
+
+
+def public_organization(engine: Engine, external_id: str) -> dict[str, Any] | None:
+    with session_scope(engine) as s:
+        o = s.exec(select(Organization).where(Organization.external_id == external_id[:64])).first()
+    if o is None or not o.publish or o.deleted_at is not None:
+        return None
+    found = load_organization(engine, o.id)
+    if found is None:
+        return None
+    org, docs = found
+    return public_org(org, docs.get("profile"), docs)

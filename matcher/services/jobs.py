@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlmodel import select
 
 from matcher.config import Settings, get_settings
@@ -47,12 +47,12 @@ def run_index_job(job_id: int, engine: Engine | None = None, settings: Settings 
 
     settings = settings or get_settings()
     engine = engine or get_engine(settings.sqlalchemy_url)
+    # Claim the job atomically: of several workers (threads or processes) only one runs it.
     with session_scope(engine) as s:
-        job = s.get(IndexJob, job_id)
-        if job is None or job.state != "queued":
-            return {"skipped": True}
-        job.state, job.started_at = "running", datetime.now(UTC)
-        s.add(job)
+        claimed = s.exec(update(IndexJob).where(IndexJob.id == job_id, IndexJob.state == "queued")
+                         .values(state="running", started_at=datetime.now(UTC))).rowcount
+    if not claimed:
+        return {"skipped": True}
     progress = _Progress(engine, job_id)
     try:
         report = sync_indexes(engine, settings, embedder or get_embedder(settings), progress=progress.advance,

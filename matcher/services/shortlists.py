@@ -22,6 +22,7 @@ from matcher.graph.model import (
     Shortlist,
     ShortlistKind,
 )
+from matcher.learn.decisions import pair_decisions
 from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
 from matcher.solve.capped import capped_assignment, default_cap
@@ -70,6 +71,9 @@ def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "part
             edge.rank = r
             candidates.append(ctx.edges.explain(edge))
         excluded.extend(ranked.excluded)
+    past = pair_decisions(ctx.engine, query.type, query.id)
+    for edge in candidates:
+        edge.decision = past.get((edge.candidate_type, edge.candidate.id))
     shortlist = Shortlist(query=query, kind=kind, model_version=ctx.model_version, candidates=candidates,
                           excluded=excluded, run_id=run_id)
     if store and candidates:

@@ -141,7 +141,10 @@ class Suggestion(SQLModel, table=True):
 class Decision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     suggestion_id: int = Field(foreign_key="suggestion.id", index=True)
-    verdict: str = Field(max_length=8)  # accept | reject | skip
+    # coordinator: accept | reject | skip; company_reply: interested | declined
+    kind: str = Field(default="coordinator", max_length=16)
+    verdict: str = Field(max_length=16)
+    comment: str | None = Field(default=None, sa_column=Column(Text))
     reason: str | None = Field(default=None, max_length=32)
     coordinator: str | None = Field(default=None, max_length=254)
     decided_at: datetime = Field(default_factory=utcnow)
