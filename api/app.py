@@ -34,9 +34,26 @@ class MatcherApp(FastAPI):
         return stack
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
+    """``warm``: load the match context (indexes, embedder, scorer) before serving, so the first
+    requests of every worker do not pay for it (what ``matcher serve`` does)."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if warm:
+            import contextlib
+
+            from starlette.concurrency import run_in_threadpool
+
+            from matcher.errors import NotReady
+
+            with contextlib.suppress(NotReady):  # nothing indexed yet: the first shortlist will say so
+                await run_in_threadpool(app.state.matcher.context)
+        yield
+
     settings = settings or get_settings()
-    app = MatcherApp(title="日野市 企業マッチング API", version="0.1.0", docs_url=None, redoc_url=None,
+    app = MatcherApp(title="日野市 企業マッチング API", version="0.1.0", docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Hino matchmaking engine: organisations, needs, shortlists, decisions, model versions.")
     app.state.matcher = AppState.create(settings)
 
@@ -121,5 +138,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def app_factory() -> FastAPI:
-    """For `uvicorn --factory api.app:app_factory`."""
-    return create_app()
+    """For `uvicorn --factory api.app:app_factory` (``matcher serve``): warmed before serving."""
+    return create_app(warm=True)

@@ -633,6 +633,11 @@ def serve_cmd(
     if workers > 1 and not settings.redis_url:
         err.print("[yellow]注意:[/yellow] MATCHER_REDIS_URL が未設定のため、ログイン試行の制限はワーカーごとに数えられます "
                   "/ without MATCHER_REDIS_URL each worker counts login attempts on its own")
+    if workers > 1 and not settings.threads:
+        # Each worker gets its share of the cores for the embedder, instead of all of them each.
+        import os
+
+        os.environ["MATCHER_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     err.print(f"http://{host}:{port}/ で起動します（API 文書: /docs、ワーカー {workers}）")
     # By import string: the engine does not import the web layer, and the same string is what
     # uvicorn needs to start several worker processes. X-Forwarded-* are believed only from
