@@ -287,6 +287,36 @@ def list_suggestions(user: Staff, st: State, need_id: Annotated[int | None, Quer
     return {"items": directory.suggestion_rows(st.engine, "need" if need_id else None, need_id)}
 
 
+@router.post("/needs/{need_id}/groups", tags=["groups"], response_model=views.GroupsOut)
+def make_groups(need_id: Id, user: Staff, st: State, k: Annotated[int, Query(ge=1, le=10)] = 3,
+                max_size: Annotated[int, Query(ge=1, le=10)] = 5) -> views.GroupsOut:
+    """共同受注グループの提案（最適化） / the k best groups that together cover the need's processes."""
+    from matcher.services.groups import propose_groups
+
+    return views.groups_out(propose_groups(st.context(), need_id, k, max_size))
+
+
+@router.get("/sig", tags=["groups"], response_model=views.SigsOut)
+def sig_proposals(user: Staff, st: State) -> views.SigsOut:
+    """研究会（SIG）の提案 / themed study groups of firms and research seeds."""
+    from matcher.services.sig import propose_sigs
+
+    return views.sigs_out(propose_sigs(st.context()))
+
+
+class DropIn(BaseModel):
+    org_id: int = Field(ge=1, le=MAX_ID)
+
+
+@router.post("/groups/{suggestion_id}/drop", status_code=201, tags=["groups"])
+def drop_member(suggestion_id: Id, body: DropIn, user: Staff, st: State) -> dict[str, Any]:
+    """グループから企業を外す（学習にも使われます） / drop a member from a proposed group."""
+    from matcher.learn.decisions import drop_group_member
+
+    dec = drop_group_member(st.engine, suggestion_id, body.org_id, user.email)
+    return {"decision_id": dec.id, "suggestion_id": suggestion_id, "dropped": body.org_id}
+
+
 @router.get("/needs/{need_id}/history", tags=["shortlists"])
 def need_history(need_id: Id, user: Staff, st: State) -> dict[str, Any]:
     """案件の候補リスト作成履歴とすべての判定 / every run of a need's shortlist and every decision."""

@@ -124,7 +124,8 @@ def xlsx_response(data: bytes, filename: str) -> Response:
 # Pages say only what the server chose to say: ?message= names one of these, never free text.
 MESSAGES = {"decided": "判定を記録しました。", "shortlisted": "候補リストを作成しました。",
             "replied": "回答を送りました。ありがとうございました。", "promoted": "ランカーの版を切り替えました。",
-            "rolled_back": "一つ前の版に戻しました。"}
+            "rolled_back": "一つ前の版に戻しました。", "grouped": "共同受注グループを提案しました。",
+            "dropped": "グループから外しました。"}
 
 
 def need_board(st, need_id: int) -> dict[str, Any]:
@@ -140,7 +141,8 @@ def need_board(st, need_id: int) -> dict[str, Any]:
     rejected = [r for r in rows if r["decision"] and r["decision"]["verdict"] == "reject"]
     version = rows[0]["model_version"] if rows else None
     return {"suggestions": [r for r in rows if r not in rejected], "rejected": rejected,
-            "ranker": ranker_ja(version) if version else None, "history": directory.need_history(st.engine, need_id)}
+            "ranker": ranker_ja(version) if version else None, "history": directory.need_history(st.engine, need_id),
+            "groups": directory.group_rows(st.engine, need_id)}
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
@@ -194,6 +196,45 @@ async def need_shortlist(need_id: Id, request: Request, st: State, user: Optiona
     await check_csrf(request, st)
     await run_in_threadpool(lambda: shortlist_need(st.context(), need_id, "all", 5))
     return RedirectResponse(f"/needs/{need_id}?message=shortlisted", 303)
+
+
+@router.post("/needs/{need_id}/groups")
+async def need_groups(need_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
+    from starlette.concurrency import run_in_threadpool
+
+    from matcher.services.groups import propose_groups
+
+    page_user(request, user, "admin", "coordinator")
+    await check_csrf(request, st)
+    await run_in_threadpool(lambda: propose_groups(st.context(), need_id, 3, 5))
+    return RedirectResponse(f"/needs/{need_id}?message=grouped#groups", 303)
+
+
+@router.get("/sig", response_class=HTMLResponse)
+async def sig_page(request: Request, st: State, user: OptionalUser) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from matcher import views
+    from matcher.services.sig import propose_sigs
+
+    user = page_user(request, user, "admin", "coordinator")
+    proposal = await run_in_threadpool(lambda: views.as_json(views.sigs_out(propose_sigs(st.context()))))
+    return render(request, st, "sig.html", user, proposal=proposal)
+
+
+@router.post("/groups/{suggestion_id}/drop")
+async def group_drop(suggestion_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
+    from matcher.learn.decisions import drop_group_member
+
+    user = page_user(request, user, "admin", "coordinator")
+    form = await check_csrf(request, st)
+    org = str(form.get("org_id") or "")
+    need_id = str(form.get("need_id") or "")
+    if not (org.isascii() and org.isdigit() and len(org) <= 10 and need_id.isascii() and need_id.isdigit()
+            and len(need_id) <= 10):
+        raise HTTPException(422, "入力が正しくありません。")
+    drop_group_member(st.engine, suggestion_id, int(org), user.email)
+    return RedirectResponse(f"/needs/{int(need_id)}?message=dropped#groups", 303)
 
 
 @router.post("/suggestions/{suggestion_id}/decision")

@@ -15,7 +15,9 @@ from pydantic import BaseModel
 from matcher.graph.constraints import REASONS_EN, REASONS_JA
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
 from matcher.search.retrieve import DEPTH
+from matcher.services.groups import GroupProposal
 from matcher.services.shortlists import WhyNot
+from matcher.services.sig import SigMember, SigProposal
 from matcher.store.tables import KIND_JA
 
 
@@ -224,3 +226,107 @@ def why_not_out(w: WhyNot) -> WhyNotOut:
         return WhyNotOut(**base, reason=f"検索上位 {DEPTH} 件（意味・語句の両方）に入っていません")
     return WhyNotOut(**base, rank=w.rank, score=w.score, kth_score=w.kth_score, features=w.features,
                      reason=f"{w.rank} 位（上位 {w.k} 件の最下位スコア {w.kth_score:.3f}、この候補 {w.score:.3f}）")
+
+
+# -- joint-order groups ----------------------------------------------------------------------------
+class MemberOrgOut(BaseModel):
+    id: int
+    external_id: str
+    name: str
+    city: str | None
+
+
+class GroupMemberOut(BaseModel):
+    org: MemberOrgOut
+    covers: list[str]
+    role: str
+
+
+class LeadOut(BaseModel):
+    id: int
+    name: str
+
+
+class GroupOut(BaseModel):
+    rank: int
+    score: float
+    suggestion_id: int | None
+    status: str
+    gap: float
+    lead: LeadOut
+    members: list[GroupMemberOut]
+    covered: list[str]
+    explanation: str
+
+
+class NearestOut(BaseModel):
+    process: str
+    kind: str
+    id: int
+    external_id: str
+    name: str
+    why: str
+
+
+class InfeasibleOut(BaseModel):
+    uncovered: list[str]
+    nearest: list[NearestOut]
+
+
+class GroupsOut(BaseModel):
+    need: NeedOut
+    groups: list[GroupOut]
+    infeasible: InfeasibleOut | None
+
+
+def groups_out(p: GroupProposal) -> GroupsOut:
+    groups = [GroupOut(rank=g.rank, score=g.score, suggestion_id=g.suggestion_id, status=g.status, gap=g.gap,
+                       lead=LeadOut(id=g.lead.id, name=g.lead.name), covered=list(g.covered),
+                       explanation=g.explanation,
+                       members=[GroupMemberOut(org=MemberOrgOut(id=m.edge.candidate.id,
+                                                                external_id=m.edge.candidate.external_id,
+                                                                name=m.edge.candidate.name, city=m.edge.candidate.city),
+                                               covers=list(m.covers), role=m.role) for m in g.members])
+              for g in p.groups]
+    infeasible = None
+    if p.uncovered:
+        infeasible = InfeasibleOut(uncovered=p.uncovered, nearest=[
+            NearestOut(process=n.process, kind=n.kind, id=n.id, external_id=n.external_id, name=n.name, why=n.why)
+            for n in p.nearest])
+    return GroupsOut(need=need_out(p.need), groups=groups, infeasible=infeasible)
+
+
+# -- SIG proposals -----------------------------------------------------------------------------------
+class SigMemberOut(BaseModel):
+    id: int
+    external_id: str
+    name: str
+    kind: str
+    why: str
+
+
+class SigOut(BaseModel):
+    label: str
+    terms: list[str]
+    members: list[SigMemberOut]
+    seeds: list[SigMemberOut]
+    convener: SigMemberOut
+
+
+class SigsOut(BaseModel):
+    sigs: list[SigOut]
+    method: dict[str, Any]
+
+
+def _sig_member(m: SigMember) -> SigMemberOut:
+    p = m.party
+    kind = p.kind or ("seed" if p.type == "seed" else "organization")
+    return SigMemberOut(id=p.id, external_id=p.external_id, name=p.name, kind=kind, why=m.why)
+
+
+def sigs_out(p: SigProposal) -> SigsOut:
+    return SigsOut(sigs=[SigOut(label=s.label, terms=s.terms, members=[_sig_member(m) for m in s.members],
+                                seeds=[_sig_member(m) for m in s.seeds], convener=_sig_member(s.convener))
+                         for s in p.sigs],
+                   method={"name": p.method, "k": p.k, "silhouette": p.silhouette,
+                           "scores": {m: {str(k): v for k, v in ks.items()} for m, ks in p.scores.items()}})

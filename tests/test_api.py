@@ -38,7 +38,8 @@ ROUTES = [
     ("GET", "/api/needs", None, ALL),
     ("GET", "/api/needs/1", None, STAFF),  # need 1 belongs to another company: 404, ids are not revealed
     ("POST", "/api/needs/1/shortlist?k=2", None, STAFF),
-    ("GET", "/api/suggestions", None, ALL),
+    ("GET", "/api/suggestions", None, STAFF),  # companies get /api/proposals instead
+    ("GET", "/api/proposals", None, {"company"}),
     ("POST", "/api/decisions", {"suggestion_id": "{sid}", "verdict": "skip"}, STAFF),
     ("GET", "/api/models", None, {"admin"}),
     ("POST", "/api/models/cold-start-v1/promote", None, {"admin"}),  # already active: 409 for the admin
@@ -76,15 +77,21 @@ def test_every_route_for_every_role(client, tokens, live_server, role, method, p
         assert r.status_code == (404 if url == "/api/needs/1" else 403), (r.status_code, r.text)
 
 
-def test_company_sees_only_its_own_organisation_and_suggestions(client, tokens, live_server):
+def test_company_sees_only_its_own_organisation_and_accepted_proposals(client, tokens, live_server):
     r = client.get("/api/organizations", headers=hdr(tokens["company"]))
     assert [o["external_id"] for o in r.json()["items"]] == ["HC0002"]
-    own = r.json()["items"][0]["id"]
-    client.post("/api/needs/1/shortlist?k=10", headers=hdr(tokens["admin"]))
-    items = client.get("/api/suggestions", headers=hdr(tokens["company"])).json()["items"]
-    assert all(i["candidate_id"] == own or i["query_type"] == "need" for i in items)
+    shortlist = client.post("/api/needs/1/shortlist?k=10", headers=hdr(tokens["admin"])).json()
+    # Suggestions and internal decisions are the coordinators' business.
+    assert client.get("/api/suggestions", headers=hdr(tokens["company"])).status_code == 403
+    before = client.get("/api/proposals", headers=hdr(tokens["company"])).json()["items"]
+    # Need 1 belongs to another company; rejecting or merely listing HC0002 shows the company nothing.
+    mine = [c for c in shortlist["candidates"] if c.get("org", {}).get("external_id") == "HC0002"]
+    for c in mine:
+        client.post("/api/decisions", json={"suggestion_id": c["suggestion_id"], "verdict": "reject", "reason": "size"},
+                    headers=hdr(tokens["coordinator"]))
+    assert client.get("/api/proposals", headers=hdr(tokens["company"])).json()["items"] == before
     everything = client.get("/api/suggestions", headers=hdr(tokens["coordinator"])).json()["items"]
-    assert len(everything) >= len(items)
+    assert len(everything) >= len(shortlist["candidates"])
 
 
 def test_script_in_a_company_name_is_escaped_in_pages(client, tokens):

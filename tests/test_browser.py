@@ -63,10 +63,14 @@ def test_coordinator_runs_decides_reruns_and_investigates(browser, live_server, 
     page.fill("input[name=q]", "チャンバ")
     page.click(".search button")
     page.click("text=HN001")
-    page.click("#run-shortlist", no_wait_after=True)
-    assert page.is_disabled("#run-shortlist")  # no double submission while the shortlist runs
-    assert "作成しています" in page.inner_text("form[data-busy] .busy")
+    # What the page showed while the shortlist ran, recorded at submit time (the next page replaces it).
+    page.evaluate("""() => document.addEventListener('submit', () => sessionStorage.setItem('busy', JSON.stringify([
+        document.querySelector('#run-shortlist').disabled,
+        document.querySelector('form[data-busy] .busy').textContent])))""")
+    page.click("#run-shortlist")
     page.wait_for_selector("ol.shortlist li")
+    disabled, busy_text = page.evaluate("() => JSON.parse(sessionStorage.getItem('busy'))")
+    assert disabled and "作成しています" in busy_text  # no double submission while the shortlist runs
     assert "候補リストを作成しました" in page.inner_text(".notice")
     assert "並べ方:" in page.content() and "cold-start" not in page.inner_text("h2")
     shot(page, "shortlist", width)
@@ -232,4 +236,31 @@ def test_admin_manages_users_audit_training_and_docs(browser, live_server, width
     page.wait_for_selector(".swagger-ui .info", timeout=60_000)  # served by the app, no CDN
     assert "日野市 企業マッチング API" in page.inner_text(".swagger-ui .info")
     shot(page, "docs", width)
+    context.close()
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_coordinator_gets_joint_order_groups_and_sig_proposals(browser, live_server, width):
+    url = live_server["url"]
+    context, page = open_page(browser, live_server, width, "coord@example.jp")
+    page.goto(f"{url}/needs")
+    page.click("text=HN005")
+    page.click("#run-groups")
+    page.wait_for_selector("ol.groups li.card")
+    groups = page.locator("ol.groups > li.card")
+    assert groups.count() >= 2
+    first = groups.nth(0)
+    assert "幹事" in first.inner_text() and "幹事企業は" in first.locator(".reason").inner_text()
+    gid = first.get_attribute("data-group")
+    first.locator("button.accept").click()
+    page.wait_for_selector(f"#g{gid} .decided.accept")
+    second = page.locator("ol.groups > li.card").nth(1)
+    sid = second.get_attribute("data-group")
+    second.locator(".members li").last.locator("button").click()
+    page.wait_for_selector(f"#g{sid} .members li.dropped")
+    shot(page, "groups", width)
+    page.goto(f"{url}/sig")
+    page.wait_for_selector("ul.sigs li.card")
+    assert "研究会" in page.inner_text("ul.sigs") and "世話役" in page.inner_text("ul.sigs")
+    shot(page, "sig", width)
     context.close()

@@ -549,7 +549,7 @@ def test_a_bug_is_a_japanese_500_with_the_security_headers(desk, monkeypatch):
     def broken(*_a, **_k):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(directory, "search_organizations", broken)
+    monkeypatch.setattr(directory, "directory_search", broken)
     with TestClient(desk["app"], raise_server_exceptions=False) as c:
         r = c.get("/directory", headers={"Accept": "text/html"})
     assert r.status_code == 500 and "内部エラー" in r.text and "a bug" not in r.text

@@ -83,6 +83,22 @@ def pair_decisions(engine: Engine, query_type: str, query_id: int) -> dict[tuple
     return out
 
 
+def drop_group_member(engine: Engine, suggestion_id: int, org_id: int, by: str | None) -> Decision:
+    """A coordinator removes one firm from a proposed group (learned as a rejection of that firm)."""
+    with session_scope(engine) as s:
+        sug = s.get(Suggestion, suggestion_id)
+        if sug is None or sug.kind != "group":
+            raise NotFound(f"グループの提案 {suggestion_id} はありません", f"no group suggestion {suggestion_id}")
+        if org_id not in {m["org_id"] for m in sug.members or []}:
+            raise InvalidInput("その企業はこのグループに入っていません", f"organisation {org_id} is not in the group")
+        dec = Decision(suggestion_id=suggestion_id, kind="group_drop", verdict="reject", comment=str(org_id),
+                       coordinator=by, decided_at=datetime.now(UTC))
+        s.add(dec)
+        s.add(AuditLog(actor=by, action="group_drop", target=f"suggestion:{suggestion_id}", detail={"org_id": org_id}))
+        s.flush()
+        return dec
+
+
 COMPANY_ANSWERS = {"interested": "興味あり", "declined": "辞退"}
 
 

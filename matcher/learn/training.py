@@ -32,7 +32,7 @@ from matcher.graph.scorers import BlendedRanker, ColdStartScorer, LearnedRanker,
 from matcher.learn.decisions import latest_decisions
 from matcher.metrics import ndcg_at
 from matcher.store.db import session_scope
-from matcher.store.tables import AuditLog, ModelVersion, Suggestion
+from matcher.store.tables import AuditLog, Decision, ModelVersion, Suggestion
 
 MIN_DECISIONS = 30  # below this the cold-start scorer ranks alone
 FULL_DECISIONS = 300  # from here on the learned ranker ranks alone
@@ -83,32 +83,61 @@ def build_training_set(engine: Engine) -> TrainingSet:
     latest = latest_decisions(engine)
     with session_scope(engine) as s:
         shown = s.exec(select(Suggestion.id, Suggestion.rank, Suggestion.run_id, Suggestion.query_type,
-                              Suggestion.query_id, Suggestion.features)).all()
+                              Suggestion.query_id, Suggestion.features, Suggestion.kind, Suggestion.members)).all()
     by_id = {row[0]: row for row in shown}
-    decided = [(d, by_id[d.suggestion_id]) for d in latest.values() if d.suggestion_id in by_id]
-    propensity = estimate_propensity([r[1] for r in shown], [row[1] for _, row in decided])
+    single = {i: row for i, row in by_id.items() if row[6] != "group"}
+    decided = [(d, single[d.suggestion_id]) for d in latest.values() if d.suggestion_id in single]
+    propensity = estimate_propensity([r[1] for r in single.values()], [row[1] for _, row in decided])
     # Companies' replies to accepted proposals are a signal of their own: whether the match worked
     # for the company. They label the same feature snapshot, in groups of their own (a pairwise
     # ranker compares replies only with replies), at a fixed weight and without position
     # correction (a company sees every proposal sent to it).
-    replies = [(d, by_id[d.suggestion_id]) for d in latest_decisions(engine, "company_reply").values()
-               if d.suggestion_id in by_id]
-    labelled = sorted([(d, row) for d, row in decided if d.verdict in ("accept", "reject")] + replies,
-                      key=lambda dr: (_aware(dr[0].decided_at), dr[0].id))
+    replies = [(d, single[d.suggestion_id]) for d in latest_decisions(engine, "company_reply").values()
+               if d.suggestion_id in single]
+    examples: list[tuple[Any, dict, int, float, tuple, int]] = []  # decision, features, label, weight, list, rank
+    for d, row in [(d, row) for d, row in decided if d.verdict in ("accept", "reject")] + replies:
+        weight = COMPANY_REPLY_WEIGHT if d.kind == "company_reply" else 1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT)
+        examples.append((d, row[5] or {}, 1 if d.verdict in ("accept", "interested") else 0, weight,
+                         (d.kind, row[2], row[3], row[4]), row[1]))
+    examples += group_examples(engine, latest, by_id)
+    examples.sort(key=lambda e: (_aware(e[0].decided_at), e[0].id))
     group_ids: dict[tuple, int] = {}
     rows, y, w, groups, ranks, times = [], [], [], [], [], []
-    for d, row in labelled:
-        rows.append(row[5] or {})
-        y.append(1 if d.verdict in ("accept", "interested") else 0)
-        if d.kind == "company_reply":
-            w.append(COMPANY_REPLY_WEIGHT)
-        else:
-            w.append(1.0 / propensity.get(row[1], 1.0 / MAX_IPS_WEIGHT))
-        groups.append(group_ids.setdefault((d.kind, row[2], row[3], row[4]), len(group_ids)))
-        ranks.append(row[1])
+    for d, features, label, weight, key, rank in examples:
+        rows.append(features)
+        y.append(label)
+        w.append(weight)
+        groups.append(group_ids.setdefault(key, len(group_ids)))
+        ranks.append(rank)
         times.append(_aware(d.decided_at))
     return TrainingSet(feature_matrix(rows, FEATURES), np.array(y, dtype=np.int64), np.array(w),
                        np.array(groups, dtype=np.int64), np.array(ranks, dtype=np.int64), times, propensity)
+
+
+def group_examples(engine: Engine, latest: dict[int, Any], by_id: dict[int, Any]) -> list[tuple]:
+    """A verdict on a joint-order group labels each member's own edge (weight shared among the
+    members: the group was judged, not each firm); a member the coordinator dropped from a group
+    is a clear rejection of that firm for that need (full weight)."""
+    out: list[tuple] = []
+    dropped: dict[int, set[int]] = {}
+    with session_scope(engine) as s:
+        drops = s.exec(select(Decision).where(Decision.kind == "group_drop")).all()
+    for d in drops:
+        if d.suggestion_id in by_id and d.comment and d.comment.isdigit():
+            dropped.setdefault(d.suggestion_id, set()).add(int(d.comment))
+            member = next((m for m in by_id[d.suggestion_id][7] or [] if m["org_id"] == int(d.comment)), None)
+            if member is not None:
+                row = by_id[d.suggestion_id]
+                out.append((d, member.get("features") or {}, 0, 1.0, ("group_drop", row[2], row[3], row[4]), row[1]))
+    for sid, d in latest.items():
+        row = by_id.get(sid)
+        if row is None or row[6] != "group" or d.verdict not in ("accept", "reject"):
+            continue
+        members = [m for m in row[7] or [] if m["org_id"] not in dropped.get(sid, set())]
+        for m in members:
+            out.append((d, m.get("features") or {}, 1 if d.verdict == "accept" else 0, 1.0 / max(len(members), 1),
+                        ("group", row[2], row[3], row[4]), row[1]))
+    return out
 
 
 def time_split(ts: TrainingSet, share: float = HOLDOUT_SHARE) -> tuple[np.ndarray, np.ndarray]:

@@ -121,7 +121,7 @@ def suggestion_rows(engine: Engine, query_type: str | None = None, query_id: int
     ``latest_run_only`` the decision is the pair's: the newest verdict on the same candidate for
     the same query in any run, so a re-run shows what was already decided."""
     with session_scope(engine) as s:
-        stmt = select(Suggestion)
+        stmt = select(Suggestion).where(Suggestion.kind != "group")
         if query_type:
             stmt = stmt.where(Suggestion.query_type == query_type, Suggestion.query_id == query_id)
         rows = s.exec(stmt.order_by(Suggestion.id)).all()
@@ -162,6 +162,35 @@ def suggestion_rows(engine: Engine, query_type: str | None = None, query_id: int
     if latest_run_only and out:
         return sorted(out, key=lambda x: (x["run_id"] != rows[0].run_id, x["candidate_type"], x["rank"]))
     return out
+
+
+def group_rows(engine: Engine, need_id: int) -> list[dict[str, Any]]:
+    """The need's latest proposed joint-order groups, members named, with the latest verdict and
+    any members a coordinator dropped."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Suggestion).where(Suggestion.kind == "group", Suggestion.query_type == "need",
+                                               Suggestion.query_id == need_id).order_by(Suggestion.id)).all()
+        if not rows:
+            return []
+        last = rows[-1].run_id
+        rows = [r for r in rows if r.run_id == last]
+        decisions = s.exec(select(Decision).where(Decision.suggestion_id.in_([r.id for r in rows]))
+                           .order_by(Decision.decided_at, Decision.id)).all()
+        ids = {m["org_id"] for r in rows for m in r.members or []}
+        orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(list(ids) or [-1])))}
+    verdict: dict[int, Decision] = {}
+    dropped: dict[int, set[int]] = {}
+    for d in decisions:
+        if d.kind == "coordinator":
+            verdict[d.suggestion_id] = d
+        elif d.kind == "group_drop" and d.comment and d.comment.isdigit():
+            dropped.setdefault(d.suggestion_id, set()).add(int(d.comment))
+    return [{"id": r.id, "rank": r.rank, "score": r.score, "explanation": r.explanation,
+             "decision": _decision_json(verdict.get(r.id)),
+             "members": [{"org_id": m["org_id"], "name": orgs[m["org_id"]].name if m["org_id"] in orgs else "",
+                          "city": orgs[m["org_id"]].city if m["org_id"] in orgs else "", "role": m["role"],
+                          "covers": m["covers"], "dropped": m["org_id"] in dropped.get(r.id, set())}
+                         for m in r.members or []]} for r in sorted(rows, key=lambda r: r.rank)]
 
 
 def need_history(engine: Engine, need_id: int) -> dict[str, Any]:

@@ -85,6 +85,7 @@ class Capability(SQLModel, table=True):
     code: str = Field(max_length=32)
     source: str = Field(default="declared", max_length=16)  # declared | inferred
     confidence: float = 1.0
+    evidence: str | None = Field(default=None, sa_column=Column(Text))  # inferred: the phrase that implied it
 
 
 class Need(SQLModel, table=True):
@@ -134,6 +135,8 @@ class Suggestion(SQLModel, table=True):
     score: float
     model_version: str = Field(max_length=64)
     features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # kind "group": [{"org_id", "role": lead|member, "covers": [...], "features": {...}}]
+    members: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     created_at: datetime = Field(default_factory=utcnow)
 
