@@ -306,7 +306,29 @@ class OrganizationRow(RowModel):
         return self
 
 
-class NeedRow(RowModel):
+class LinkedRow(RowModel):
+    """Rows that belong to an organisation and carry a title: needs and research seeds."""
+
+    @field_validator("org_external_id", mode="before", check_fields=False)
+    @classmethod
+    def _org(cls, v: Any, info: ValidationInfo) -> str | None:
+        spec = cls.field_spec("org_external_id")
+        org = clean(_scalar(spec.name, spec.label, v))
+        _known_org(spec.name, org, info)
+        return org if org or spec.required else None
+
+    @field_validator("title", mode="before", check_fields=False)
+    @classmethod
+    def _title(cls, v: Any) -> str:
+        return normalize(clean(_scalar("title", cls.field_spec("title").label, v)))
+
+    @field_validator("fictional", mode="before", check_fields=False)
+    @classmethod
+    def _fictional(cls, v: Any) -> bool:
+        return _flag("fictional", "架空", v, False)
+
+
+class NeedRow(LinkedRow):
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("external_id", ("案件ID", "ニーズID", "need_id", "id"), "案件ID", 64, True),
         FieldSpec("org_external_id", ("企業ID", "org_external_id", "org_id"), "企業ID", 64, True),
@@ -330,18 +352,6 @@ class NeedRow(RowModel):
     def _id(cls, v: Any) -> str:
         return clean(_scalar("external_id", "案件ID", v))
 
-    @field_validator("org_external_id", mode="before")
-    @classmethod
-    def _org(cls, v: Any, info: ValidationInfo) -> str:
-        org = clean(_scalar("org_external_id", "企業ID", v))
-        _known_org("org_external_id", org, info)
-        return org
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, v: Any) -> str:
-        return normalize(clean(_scalar("title", "件名", v)))
-
     @field_validator("text", mode="before")
     @classmethod
     def _text(cls, v: Any) -> str:
@@ -361,13 +371,9 @@ class NeedRow(RowModel):
             raise row_error("status", f"状態「{raw[:20]}」は不明です（受付中/終了）", f"unknown status {raw[:20]!r} (open/closed)")
         return status
 
-    @field_validator("fictional", mode="before")
-    @classmethod
-    def _fictional(cls, v: Any) -> bool:
-        return _flag("fictional", "架空", v, False)
 
 
-class SeedRow(RowModel):
+class SeedRow(LinkedRow):
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("external_id", ("シーズID", "研究課題番号", "seed_id", "project_id", "id"), "シーズID", 64, True),
         FieldSpec("institution", ("機関名", "institution"), "機関名", 200),
@@ -397,18 +403,6 @@ class SeedRow(RowModel):
         out = clean(_scalar(spec.name, spec.label, v))
         return out if out or spec.required else None
 
-    @field_validator("org_external_id", mode="before")
-    @classmethod
-    def _org(cls, v: Any, info: ValidationInfo) -> str | None:
-        org = clean(_scalar("org_external_id", "機関ID", v))
-        _known_org("org_external_id", org, info)
-        return org or None
-
-    @field_validator("title", mode="before")
-    @classmethod
-    def _title(cls, v: Any) -> str:
-        return normalize(clean(_scalar("title", "研究題目", v)))
-
     @field_validator("summary", mode="before")
     @classmethod
     def _summary(cls, v: Any) -> str:
@@ -427,10 +421,6 @@ class SeedRow(RowModel):
             raise row_error("url", f"URL の形式が正しくありません: {url[:60]}", f"invalid URL: {url[:60]!r}")
         return url or None
 
-    @field_validator("fictional", mode="before")
-    @classmethod
-    def _fictional(cls, v: Any) -> bool:
-        return _flag("fictional", "架空", v, False)
 
 
 # -- decisions ------------------------------------------------------------------------------------
