@@ -614,6 +614,26 @@ def capabilities_infer_cmd(as_json: JsonOpt = False) -> None:
     emit(payload, as_json, lambda p: out.print(f"{len(p['inferred'])} 件の能力を推定しました"))
 
 
+seat_app = typer.Typer(help="産業人フォーラムの席順 / forum seating", no_args_is_help=True)
+app.add_typer(seat_app, name="seat")
+
+
+@seat_app.command("solve")
+def seat_solve_cmd(
+    file: Annotated[Path, typer.Argument(help="instance JSON: rounds, tables, participants, affinity, conflicts, fixed")],
+    seconds: Annotated[float, typer.Option(min=0.1, max=3600)] = 30.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """席順を最適化（タブー探索） / seat participants over rounds so the right people meet."""
+    from matcher.solve.seating import read_instance, solve_seating
+
+    inst = read_instance(file)
+    result = solve_seating(inst, seconds, seed).as_json(inst)
+    emit(result, as_json, lambda p: out.print(f"目的関数 {p['objective']}（上界 {p['upper_bound']}、違反 {p['violations']}、"
+                                              f"{p['seconds']} 秒）"))
+
+
 index_app = typer.Typer(help="索引 / indexes", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 

@@ -1,0 +1,422 @@
+"""Forum seating (産業人フォーラム): tables over several rounds so that the right people meet.
+
+Objective: the sum of pair affinity over the pairs that share a table in some round. Hard rules:
+everyone seated in every round, table capacity, at most one person per organisation at a table,
+no pair at the same table in two rounds, conflict pairs never together, fixed seats (a host stays
+at the table in every round). The solver is a tabu search over swap and move moves with
+incremental (delta) evaluation, from a feasible constructive start, restarted from perturbed
+bests until the time budget ends; the same seed gives the same seating. CP-SAT solves tiny
+instances exactly, as a check. The upper bound gives each person their best
+rounds × (largest table − 1) positive affinities, halved (each pair counted once).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import FileError, InvalidInput
+
+
+@dataclass(frozen=True)
+class SeatingInstance:
+    rounds: int
+    tables: tuple[tuple[str, int], ...]  # (id, capacity)
+    people: tuple[tuple[str, str, str], ...]  # (id, org, kind)
+    affinity: dict[tuple[int, int], int]  # person index pair (a < b) → integer
+    conflicts: frozenset[tuple[int, int]]  # person index pairs (a < b)
+    fixed: dict[int, int]  # person index → table index
+
+
+@dataclass(frozen=True)
+class Seating:
+    rounds: tuple[tuple[int, ...], ...]  # round → person index → table index
+    objective: int
+    upper_bound: int
+    seconds: float
+
+    def as_json(self, inst: SeatingInstance) -> dict[str, Any]:
+        return {"objective": self.objective, "upper_bound": self.upper_bound,
+                "gap": round((self.upper_bound - self.objective) / max(self.upper_bound, 1), 4),
+                "rounds": [{inst.people[p][0]: inst.tables[t][0] for p, t in enumerate(r)} for r in self.rounds],
+                "violations": len(violations(inst, self.rounds)), "seconds": round(self.seconds, 3)}
+
+
+def _bad(ja: str, en: str) -> InvalidInput:
+    return InvalidInput(ja, en)
+
+
+def parse_instance(doc: Any, source: str = "instance") -> SeatingInstance:
+    """Validate a JSON instance; every malformed item is named (which id, which list)."""
+    if not isinstance(doc, dict):
+        raise _bad("インスタンスは JSON オブジェクトです", "the instance must be a JSON object")
+    rounds = doc.get("rounds")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= 20:
+        raise _bad("rounds は 1〜20 の整数です", f"rounds must be an integer 1..20, got {rounds!r}")
+    tables, table_ix = [], {}
+    for i, t in enumerate(doc.get("tables") or []):
+        tid, cap = str((t or {}).get("id", "")), (t or {}).get("capacity")
+        if not tid:
+            raise _bad(f"tables[{i}] に id がありません", f"tables[{i}] has no id")
+        if tid in table_ix:
+            raise _bad(f"テーブル「{tid}」が重複しています", f"duplicate table id {tid!r}")
+        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1 or cap > 100:
+            raise _bad(f"テーブル「{tid}」の定員が正しくありません（1〜100）", f"table {tid!r}: capacity must be 1..100, got {cap!r}")
+        table_ix[tid] = len(tables)
+        tables.append((tid, cap))
+    people, person_ix = [], {}
+    for i, p in enumerate(doc.get("participants") or []):
+        pid = str((p or {}).get("id", ""))
+        if not pid:
+            raise _bad(f"participants[{i}] に id がありません", f"participants[{i}] has no id")
+        if pid in person_ix:
+            raise _bad(f"参加者「{pid}」が重複しています", f"duplicate participant id {pid!r}")
+        person_ix[pid] = len(people)
+        people.append((pid, str(p.get("org") or pid), str(p.get("kind") or "company")))
+    if not tables or not people:
+        raise _bad("テーブルと参加者が必要です", "tables and participants are required")
+
+    def person(x: Any, where: str) -> int:
+        if str(x) not in person_ix:
+            raise _bad(f"{where} の参加者「{x}」が見つかりません", f"{where}: unknown participant {x!r}")
+        return person_ix[str(x)]
+
+    affinity: dict[tuple[int, int], int] = {}
+    for i, row in enumerate(doc.get("affinity") or []):
+        if not isinstance(row, list) or len(row) != 3 or not isinstance(row[2], int) or isinstance(row[2], bool):
+            raise _bad(f"affinity[{i}] は [id_a, id_b, 整数] です", f"affinity[{i}] must be [id_a, id_b, int]")
+        a, b = person(row[0], f"affinity[{i}]"), person(row[1], f"affinity[{i}]")
+        if a != b:
+            key = (min(a, b), max(a, b))
+            affinity[key] = affinity.get(key, 0) + row[2]
+    conflicts = set()
+    for i, row in enumerate(doc.get("conflicts") or []):
+        if not isinstance(row, list) or len(row) != 2:
+            raise _bad(f"conflicts[{i}] は [id_a, id_b] です", f"conflicts[{i}] must be [id_a, id_b]")
+        a, b = person(row[0], f"conflicts[{i}]"), person(row[1], f"conflicts[{i}]")
+        if a != b:
+            conflicts.add((min(a, b), max(a, b)))
+    fixed: dict[int, int] = {}
+    for i, f in enumerate(doc.get("fixed") or []):
+        p = person((f or {}).get("participant"), f"fixed[{i}]")
+        t = str((f or {}).get("table"))
+        if t not in table_ix:
+            raise _bad(f"fixed[{i}] のテーブル「{t}」が見つかりません", f"fixed[{i}]: unknown table {t!r}")
+        fixed[p] = table_ix[t]
+    inst = SeatingInstance(rounds, tuple(tables), tuple(people), affinity, frozenset(conflicts), fixed)
+    check_feasible(inst)
+    return inst
+
+
+def read_instance(path: Path) -> SeatingInstance:
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise FileError(str(path), "JSON として読めません", f"cannot read the instance as JSON: {exc}") from exc
+    return parse_instance(doc, str(path))
+
+
+def check_feasible(inst: SeatingInstance) -> None:
+    """The infeasibilities that can be seen without searching, each explained."""
+    seats = sum(c for _, c in inst.tables)
+    if len(inst.people) > seats:
+        raise _bad(f"参加者 {len(inst.people)} 名に対して席が {seats} 席しかありません",
+                   f"{len(inst.people)} participants but only {seats} seats")
+    at: dict[int, list[int]] = {}
+    for p, t in inst.fixed.items():
+        at.setdefault(t, []).append(p)
+    for t, ps in at.items():
+        name = inst.tables[t][0]
+        if len(ps) > inst.tables[t][1]:
+            raise _bad(f"テーブル「{name}」の固定席が定員を超えています", f"table {name!r}: more fixed seats than capacity")
+        for a, b in itertools.combinations(sorted(ps), 2):
+            pa, pb = inst.people[a][0], inst.people[b][0]
+            if inst.people[a][1] == inst.people[b][1]:
+                raise _bad(f"同じ組織の「{pa}」と「{pb}」が同じテーブル「{name}」に固定されています",
+                           f"{pa!r} and {pb!r} (same organisation) are fixed at table {name!r}")
+            if (a, b) in inst.conflicts:
+                raise _bad(f"同席できない「{pa}」と「{pb}」が同じテーブル「{name}」に固定されています",
+                           f"conflict pair {pa!r}, {pb!r} fixed at table {name!r}")
+            if inst.rounds > 1:
+                raise _bad(f"「{pa}」と「{pb}」が同じテーブル「{name}」に固定され、毎回同席になります",
+                           f"{pa!r} and {pb!r} fixed at table {name!r} would meet in every round")
+
+
+# -- evaluation -------------------------------------------------------------------------------------
+def _aff(inst: SeatingInstance, a: int, b: int) -> int:
+    return inst.affinity.get((a, b) if a < b else (b, a), 0)
+
+
+def objective(inst: SeatingInstance, rounds: tuple[tuple[int, ...], ...] | list[list[int]]) -> int:
+    total = 0
+    for r in rounds:
+        by_table: dict[int, list[int]] = {}
+        for p, t in enumerate(r):
+            by_table.setdefault(t, []).append(p)
+        for members in by_table.values():
+            total += sum(_aff(inst, a, b) for a, b in itertools.combinations(members, 2))
+    return total
+
+
+def violations(inst: SeatingInstance, rounds) -> list[str]:
+    out, met = [], set()
+    for ri, r in enumerate(rounds):
+        if len(r) != len(inst.people):
+            out.append(f"round {ri}: not everyone seated")
+            continue
+        by_table: dict[int, list[int]] = {}
+        for p, t in enumerate(r):
+            by_table.setdefault(t, []).append(p)
+        for t, members in by_table.items():
+            if len(members) > inst.tables[t][1]:
+                out.append(f"round {ri}: table {inst.tables[t][0]} over capacity")
+            orgs = [inst.people[p][1] for p in members]
+            if len(orgs) != len(set(orgs)):
+                out.append(f"round {ri}: table {inst.tables[t][0]} has two people of one organisation")
+            for a, b in itertools.combinations(sorted(members), 2):
+                if (a, b) in inst.conflicts:
+                    out.append(f"round {ri}: conflict pair together")
+                if (a, b) in met:
+                    out.append(f"round {ri}: pair {a},{b} meets twice")
+                met.add((a, b))
+        for p, t in inst.fixed.items():
+            if r[p] != t:
+                out.append(f"round {ri}: fixed seat moved")
+    return out
+
+
+def upper_bound(inst: SeatingInstance) -> int:
+    per_round = max(c for _, c in inst.tables) - 1
+    best: dict[int, list[int]] = {}
+    for (a, b), w in inst.affinity.items():
+        if w > 0 and (a, b) not in inst.conflicts and inst.people[a][1] != inst.people[b][1]:
+            best.setdefault(a, []).append(w)
+            best.setdefault(b, []).append(w)
+    return sum(sum(sorted(ws, reverse=True)[: inst.rounds * per_round]) for ws in best.values()) // 2
+
+
+# -- search -----------------------------------------------------------------------------------------
+class _State:
+    """One round's seating with counts that make a move's feasibility and delta O(table size)."""
+
+    def __init__(self, inst: SeatingInstance, seats: list[list[int]]) -> None:
+        self.inst = inst
+        self.seats = seats  # round → person → table
+        self.members = [[set() for _ in inst.tables] for _ in seats]
+        for r, row in enumerate(seats):
+            for p, t in enumerate(row):
+                self.members[r][t].add(p)
+        self.met: dict[tuple[int, int], int] = {}
+        for r in range(len(seats)):
+            for t in range(len(inst.tables)):
+                for a, b in itertools.combinations(sorted(self.members[r][t]), 2):
+                    self.met[(a, b)] = self.met.get((a, b), 0) + 1
+
+    def fits(self, r: int, p: int, t: int, leaving: int | None = None) -> bool:
+        """Can p sit at table t in round r (with ``leaving`` gone from it)?"""
+        inst = self.inst
+        for q in self.members[r][t]:
+            if q in (leaving, p):
+                continue
+            key = (p, q) if p < q else (q, p)
+            if inst.people[q][1] == inst.people[p][1] or key in inst.conflicts or self.met.get(key, 0) > 0:
+                return False
+        return True
+
+    def gain(self, r: int, p: int, t: int, leaving: int | None = None) -> int:
+        return sum(_aff(self.inst, p, q) for q in self.members[r][t] if q not in (p, leaving))
+
+    def move(self, r: int, p: int, t: int) -> None:
+        old = self.seats[r][p]
+        self.members[r][old].discard(p)
+        for q in self.members[r][old]:
+            key = (p, q) if p < q else (q, p)
+            self.met[key] -= 1
+        for q in self.members[r][t]:
+            key = (p, q) if p < q else (q, p)
+            self.met[key] = self.met.get(key, 0) + 1
+        self.members[r][t].add(p)
+        self.seats[r][p] = t
+
+
+def construct(inst: SeatingInstance, rng: random.Random) -> list[list[int]] | None:
+    """A feasible start: fixed seats first, then people in random order to the least occupied
+    table that keeps every rule (the most affinity among equals)."""
+    n, tables = len(inst.people), len(inst.tables)
+    seats: list[list[int]] = []
+    state = _State(inst, [])
+    for r in range(inst.rounds):
+        row = [-1] * n
+        state.seats.append(row)
+        state.members.append([set() for _ in range(tables)])
+        for p, t in inst.fixed.items():
+            row[p] = t
+            state.members[r][t].add(p)
+        # Most constrained first: those who already met the most people (and those in a conflict
+        # pair) are seated while tables are still open; random among equals.
+        degree = [0] * n
+        for (a, b), k in state.met.items():
+            degree[a] += k
+            degree[b] += k
+        for a, b in inst.conflicts:
+            degree[a] += 1
+            degree[b] += 1
+        order = [p for p in range(n) if p not in inst.fixed]
+        rng.shuffle(order)
+        order.sort(key=lambda p: -degree[p])
+        for p in order:
+            options = [t for t in range(tables) if len(state.members[r][t]) < inst.tables[t][1] and state.fits(r, p, t)]
+            if not options:
+                return None
+            # Fill evenly (full tables early make later rounds impossible under "never meet
+            # twice"), and among equally full tables take the one with the most affinity.
+            t = max(options, key=lambda t: (-len(state.members[r][t]), state.gain(r, p, t), -t))
+            row[p] = t
+            state.members[r][t].add(p)
+        for t in range(tables):
+            for a, b in itertools.combinations(sorted(state.members[r][t]), 2):
+                state.met[(a, b)] = state.met.get((a, b), 0) + 1
+        seats.append(row)
+    return seats
+
+
+def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
+                  progress: list[tuple[float, int]] | None = None) -> Seating:
+    """Tabu search with restarts. ``progress`` (if given) receives (seconds, best objective)."""
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    start = None
+    for _ in range(200):
+        start = construct(inst, rng)
+        if start is not None:
+            break
+    if start is None:
+        raise _bad("制約をすべて満たす席順が見つかりませんでした（テーブルを増やすか、制約を見直してください）",
+                   "no seating satisfies every rule (add tables or relax constraints)")
+    best = [row[:] for row in start]
+    best_obj = objective(inst, best)
+    if progress is not None:
+        progress.append((0.0, best_obj))
+    movable = [p for p in range(len(inst.people)) if p not in inst.fixed]
+    deadline = started + seconds
+    state = _State(inst, [row[:] for row in best])
+    current = best_obj
+    tabu: dict[tuple[int, int, int], int] = {}
+    it = stall = 0
+    tenure = 7
+    while time.perf_counter() < deadline and movable:
+        it += 1
+        r = rng.randrange(inst.rounds)
+        best_move, best_delta = None, None
+        for _ in range(60):  # a sample of the neighbourhood: swaps and moves in one round
+            p = rng.choice(movable)
+            tp = state.seats[r][p]
+            t = rng.randrange(len(inst.tables))
+            if t == tp:
+                continue
+            if len(state.members[r][t]) < inst.tables[t][1] and rng.random() < 0.3:
+                if state.fits(r, p, t):
+                    delta = state.gain(r, p, t) - state.gain(r, p, tp)
+                    cand = ("move", p, t, None)
+                else:
+                    continue
+            else:
+                others = [q for q in state.members[r][t] if q not in inst.fixed]
+                if not others:
+                    continue
+                q = rng.choice(others)
+                if not (state.fits(r, p, t, leaving=q) and state.fits(r, q, tp, leaving=p)):
+                    continue
+                delta = (state.gain(r, p, t, leaving=q) - state.gain(r, p, tp) + state.gain(r, q, tp, leaving=p)
+                         - state.gain(r, q, t))
+                cand = ("swap", p, t, q)
+            is_tabu = tabu.get((r, p, t), 0) > it
+            if is_tabu and current + delta <= best_obj:
+                continue  # aspiration: a tabu move is taken only if it beats the best
+            if best_delta is None or delta > best_delta:
+                best_move, best_delta = cand, delta
+        if best_move is None:
+            continue
+        kind, p, t, q = best_move
+        tp = state.seats[r][p]
+        if kind == "move":
+            state.move(r, p, t)
+        else:
+            state.move(r, p, t)
+            state.move(r, q, tp)
+            tabu[(r, q, t)] = it + tenure
+        tabu[(r, p, tp)] = it + tenure
+        current += best_delta
+        if current > best_obj:
+            best_obj, best, stall = current, [row[:] for row in state.seats], 0
+            if progress is not None:
+                progress.append((time.perf_counter() - started, best_obj))
+        else:
+            stall += 1
+        if stall > 3000:  # restart from the best, perturbed by random feasible swaps
+            state = _State(inst, [row[:] for row in best])
+            stall, tabu = 0, {}
+            for _ in range(20):
+                r = rng.randrange(inst.rounds)
+                p, q = rng.sample(movable, 2) if len(movable) > 1 else (movable[0], movable[0])
+                tp, tq = state.seats[r][p], state.seats[r][q]
+                if tp != tq and state.fits(r, p, tq, leaving=q) and state.fits(r, q, tp, leaving=p):
+                    state.move(r, p, tq)
+                    state.move(r, q, tp)
+            current = objective(inst, state.seats)
+    rounds = tuple(tuple(row) for row in best)
+    assert objective(inst, rounds) == best_obj, "incremental evaluation drifted"
+    return Seating(rounds, best_obj, upper_bound(inst), time.perf_counter() - started)
+
+
+def solve_exact(inst: SeatingInstance, seconds: float = 30.0) -> Seating | None:
+    """CP-SAT on small instances (a check for the tabu search): the proven optimum, or None."""
+    from ortools.sat.python import cp_model
+
+    started = time.perf_counter()
+    n, T, R = len(inst.people), len(inst.tables), inst.rounds
+    m = cp_model.CpModel()
+    x = {(p, t, r): m.new_bool_var(f"x{p}_{t}_{r}") for p in range(n) for t in range(T) for r in range(R)}
+    for p in range(n):
+        for r in range(R):
+            m.add_exactly_one(x[p, t, r] for t in range(T))
+            if p in inst.fixed:
+                m.add(x[p, inst.fixed[p], r] == 1)
+    for t, (_, cap) in enumerate(inst.tables):
+        for r in range(R):
+            m.add(sum(x[p, t, r] for p in range(n)) <= cap)
+            by_org: dict[str, list[int]] = {}
+            for p in range(n):
+                by_org.setdefault(inst.people[p][1], []).append(p)
+            for ps in by_org.values():
+                if len(ps) > 1:
+                    m.add(sum(x[p, t, r] for p in ps) <= 1)
+    terms = []
+    for a, b in itertools.combinations(range(n), 2):
+        together = []
+        for t in range(T):
+            for r in range(R):
+                y = m.new_bool_var("")
+                m.add_multiplication_equality(y, [x[a, t, r], x[b, t, r]])
+                together.append(y)
+        if (a, b) in inst.conflicts:
+            m.add(sum(together) == 0)
+        else:
+            m.add(sum(together) <= 1)
+            w = _aff(inst, a, b)
+            if w:
+                terms.append(w * sum(together))
+    m.maximize(sum(terms) if terms else 0)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = seconds
+    solver.parameters.num_workers = 2
+    status = solver.solve(m)
+    if status != cp_model.OPTIMAL:
+        return None
+    rounds = tuple(tuple(next(t for t in range(T) if solver.value(x[p, t, r])) for p in range(n)) for r in range(R))
+    return Seating(rounds, int(round(solver.objective_value)), upper_bound(inst), time.perf_counter() - started)
