@@ -40,7 +40,7 @@ demo: embedder
 	$(VENV)/bin/matcher demo
 
 test: embedder browser
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q --durations=15
 
 lint: setup
 	$(VENV)/bin/ruff check matcher api scripts tests

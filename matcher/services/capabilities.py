@@ -31,8 +31,11 @@ class Inferred:
     evidence: str
 
 
-def infer_capabilities(engine: Engine, embedder, min_confidence: float = MIN_CONFIDENCE) -> list[Inferred]:
-    tagger = LearnedJsicTagger(embedder).fit(load_examples())
+def infer_capabilities(engine: Engine, embedder, min_confidence: float = MIN_CONFIDENCE,
+                       tagger: LearnedJsicTagger | None = None) -> list[Inferred]:
+    """``tagger``: an already fitted one (fitting takes seconds); by default one is fitted on the
+    shipped labelled phrases."""
+    tagger = tagger or LearnedJsicTagger(embedder).fit(load_examples())
     with session_scope(engine) as s:
         docs = s.exec(select(Document).where(Document.owner_type == "organization",
                                              Document.kind.in_(["profile", "track_record"]))).all()

@@ -160,9 +160,9 @@ def name_only_baseline(phrases: list[str], k: int = 5) -> list[list[str]]:
 class LearnedJsicTagger:
     """JSIC codes learned from labelled example phrases, blended with the code descriptions.
 
-    A multinomial logistic regression over e5 vectors (``query:`` prompts) is trained on the
-    labelled phrases plus one sample per code made of its name and description (so every code is
-    a class, with or without examples); its probabilities are blended with the description
+    A multinomial logistic regression over e5 vectors is trained on the labelled phrases
+    (``query:`` prompts) plus one sample per code, the description tagger's vector of its name and
+    description (so every code is a class, with or without examples); its probabilities are blended with the description
     tagger's score (``JsicTagger``): ``score = learned_weight · p + (1 − learned_weight) ·
     description``. The weight 0.8 and C = 10 were the best top-5 of a small grid measured by
     5-fold cross-validation (README); k-NN over the examples was measured too and did less well.
@@ -176,8 +176,6 @@ class LearnedJsicTagger:
         self.description = description
 
     def fit(self, examples: list[tuple[str, str]], vectors=None) -> LearnedJsicTagger:
-        import csv as _csv
-
         import numpy as np
         from sklearn.linear_model import LogisticRegression
 
@@ -188,11 +186,9 @@ class LearnedJsicTagger:
         index = {c.code: i for i, c in enumerate(codes)}
         if vectors is None:
             vectors = self.embedder.encode([normalize(p) for p, _ in examples], "query")
-        with (get_settings().corpora_dir / "jsic" / "jsic_codes.csv").open(encoding="utf-8") as fh:
-            descriptions = {r["code"]: r["description"] for r in _csv.DictReader(fh)}
-        code_vectors = self.embedder.encode([_code_text(c, descriptions.get(c.code, "")) for c in codes], "query")
         keep = [i for i, (_, c) in enumerate(examples) if c in index]
-        X = np.vstack([np.asarray(vectors)[keep], code_vectors])
+        # One sample per code: the description tagger's own vector of its name and description.
+        X = np.vstack([np.asarray(vectors)[keep], self.description.vectors_])
         y = np.array([index[examples[i][1]] for i in keep] + list(range(len(codes))))
         self.model_ = LogisticRegression(C=self.C, max_iter=300).fit(X, y)
         return self
