@@ -67,6 +67,8 @@ def test_tabu_search_reaches_the_cp_sat_optimum_on_tiny_instances(seed):
     (lambda d: d["fixed"].append({"participant": "P1", "table": "NOPE"}), "unknown table 'NOPE'"),
     (lambda d: d["affinity"].append(["P1", "GHOST", 3]), "unknown participant 'GHOST'"),
     (lambda d: d.__setitem__("tables", [{"id": "T0", "capacity": 2}]), "only 2 seats"),
+    (lambda d: d.__setitem__("tables", [{"id": "T0", "capacity": 5}, {"id": "T1", "capacity": 5}]),
+     "cannot meet new people every round"),
     (lambda d: d["fixed"].extend([{"participant": "P1", "table": "T0"}, {"participant": "P2", "table": "T0"}]),
      "would meet in every round"),
 ])

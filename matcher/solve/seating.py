@@ -127,6 +127,15 @@ def check_feasible(inst: SeatingInstance) -> None:
     if len(inst.people) > seats:
         raise _bad(f"参加者 {len(inst.people)} 名に対して席が {seats} 席しかありません",
                    f"{len(inst.people)} participants but only {seats} seats")
+    if inst.rounds > 1:
+        # From the second round on, a table can hold at most one person from each table of the
+        # first round (anyone else would meet a table-mate twice).
+        room = sum(min(c, len(inst.tables)) for _, c in inst.tables)
+        if len(inst.people) > room:
+            raise _bad(f"{inst.rounds} 回の席替えで同じ相手と二度同席しない配置は、参加者 {len(inst.people)} 名に対して"
+                       f"テーブル {len(inst.tables)} 卓では作れません（テーブルを増やしてください）",
+                       f"{len(inst.people)} participants cannot meet new people every round at {len(inst.tables)} "
+                       f"tables (at most {room} seats per later round); add tables")
     at: dict[int, list[int]] = {}
     for p, t in inst.fixed.items():
         at.setdefault(t, []).append(p)
