@@ -112,11 +112,12 @@ def test_decide_explain_train_and_models_commands(tmp_path):
 
 def test_domain_errors_are_one_line_with_exit_code_2_and_choices_are_checked(tmp_path):
     data = tmp_path / "e"
-    run(["ingest", str(FIXTURES / "orgs_small.csv"), "--json"], data)
-    missing = run(["shortlist", "--need", "NOPE", "--json"], data, check=False)
+    missing = run(["decide", "987654", "accept", "--json"], data, check=False)
     assert missing.returncode == 2 and missing.stdout == ""
     lines = [ln for ln in missing.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and "NOPE" in lines[0] and "Traceback" not in missing.stderr
+    assert len(lines) == 1 and "987654" in lines[0] and "Traceback" not in missing.stderr
+    no_index = run(["shortlist", "--need", "N1"], data, check=False)
+    assert no_index.returncode == 2 and "索引" in no_index.stderr and "Traceback" not in no_index.stderr
     bad_kind = run(["shortlist", "--need", "N1", "--kind", "everything"], data, check=False)
     assert bad_kind.returncode == 2 and "everything" in bad_kind.stderr  # Typer's own choice check
     dup = run(["users", "create", "a@example.jp", "--role", "admin", "--password", "long-enough-pass"], data)
