@@ -179,13 +179,14 @@ def eval_retrieval_cmd(
 @eval_app.command("tagging")
 def eval_tagging_cmd(
     examples: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="TSV: phrase<TAB>code")],
-    limit: Annotated[int | None, typer.Option(help="only the first N examples")] = None,
+    limit: Annotated[int | None, typer.Option(help="a random sample of N examples")] = None,
+    folds: Annotated[int, typer.Option(min=2, max=10, help="cross-validation folds")] = 5,
     as_json: JsonOpt = False,
 ) -> None:
-    """業種コード付与の評価 / JSIC tagging top-1/top-5 accuracy beside a name-only baseline."""
+    """業種コード付与の評価 / JSIC tagging top-1/top-5 by k-fold cross-validation, beside today's and a baseline."""
     from matcher.evaluate import eval_tagging
 
-    result = eval_tagging(examples, _embedder(), limit)
+    result = eval_tagging(examples, _embedder(), limit, folds)
     emit(result, as_json, lambda p: out.print(metrics_table(
         f"JSIC tagging ({p['n']} phrases, {p['folds']}-fold cross-validation)",
         {"learned (examples + descriptions)": {"top1": p["top1"], "top5": p["top5"]},
