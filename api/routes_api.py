@@ -232,13 +232,7 @@ class IndexStatusOut(BaseModel):
 @router.get("/index/status", tags=["organizations"])
 def index_status(user: Staff, st: State) -> IndexStatusOut:
     """索引更新の進み具合 / the latest indexing job and how many documents wait for it."""
-    from matcher.search.indexing import stale_documents
-
-    job = st.jobs.latest()
-    return IndexStatusOut(job_id=job.id if job else None, state=job.state if job else "idle",
-                          total=job.total if job else 0, done=job.done if job else 0,
-                          stale_documents=stale_documents(st.engine), backend=st.jobs.backend,
-                          error=job.error if job else None)
+    return IndexStatusOut(**st.jobs.status().as_json())
 
 
 @router.post("/import", tags=["organizations"])

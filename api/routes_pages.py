@@ -21,7 +21,6 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 LOGIN_CSRF_COOKIE = "matcher_login_csrf"
 VERDICT_JA = {"accept": "承認", "reject": "却下", "skip": "保留"}
 REASONS_JA = {code: ja for code, (ja, _) in REASONS.items()}
-STATUS_JA = {"active": "有効", "candidate": "候補", "retired": "過去の版"}
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 
@@ -307,11 +306,7 @@ def directory_org_page(external_id: str, request: Request, st: State, user: Opti
 
 
 def index_state(st) -> dict[str, Any]:
-    from matcher.search.indexing import stale_documents
-
-    job = st.jobs.latest()
-    return {"state": job.state if job else "idle", "done": job.done if job else 0, "total": job.total if job else 0,
-            "stale_documents": stale_documents(st.engine)}
+    return st.jobs.status().as_json()
 
 
 @router.get("/import", response_class=HTMLResponse)

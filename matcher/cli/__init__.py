@@ -650,14 +650,9 @@ def index_sync_cmd(as_json: JsonOpt = False) -> None:
 @index_app.command("status")
 def index_status_cmd(as_json: JsonOpt = False) -> None:
     """索引更新ジョブの状態 / the latest indexing job."""
-    from matcher.search.indexing import stale_documents
     from matcher.services.jobs import IndexJobs
 
-    engine = _engine()
-    job = IndexJobs(engine, get_settings(), _embedder).latest()
-    payload = {"job_id": job.id if job else None, "state": job.state if job else "idle",
-               "total": job.total if job else 0, "done": job.done if job else 0,
-               "error": job.error if job else None, "stale_documents": stale_documents(engine)}
+    payload = IndexJobs(_engine(), get_settings(), _embedder).status().as_json()
     emit(payload, as_json, lambda p: out.print(f"{p['state']} {p['done']}/{p['total']}（未索引 {p['stale_documents']} 件）"))
 
 

@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +86,20 @@ class _Progress:
             _set(self.engine, self.job_id, done=self.done)
 
 
+@dataclass(frozen=True, kw_only=True)
+class IndexStatus:
+    job_id: int | None
+    state: str  # idle | queued | running | done | failed
+    total: int
+    done: int
+    error: str | None
+    stale_documents: int
+    backend: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class IndexJobs:
     def __init__(self, engine: Engine, settings: Settings, embedder_factory: Callable[[], Any]) -> None:
         self.engine, self.settings, self.embedder_factory = engine, settings, embedder_factory
@@ -143,6 +158,14 @@ class IndexJobs:
             if queued is not None:
                 self._start_thread()
         return self.enqueue("repair") if stale_documents(self.engine) else None
+
+    def status(self) -> IndexStatus:
+        """The latest job and how many documents still wait: what the desk, API and CLI show."""
+        job = self.latest()
+        return IndexStatus(job_id=job.id if job else None, state=job.state if job else "idle",
+                           total=job.total if job else 0, done=job.done if job else 0,
+                           error=job.error if job else None, stale_documents=stale_documents(self.engine),
+                           backend=self.backend)
 
     def latest(self) -> IndexJob | None:
         with session_scope(self.engine) as s:
