@@ -60,11 +60,17 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
     from api.routes_admin import router as admin_router
     from api.routes_admin import swagger_assets
     from api.routes_api import router as api_router
+    from api.routes_forum import router as forum_router
+    from api.routes_kpi import router as kpi_router
+    from api.routes_mail import router as mail_router
     from api.routes_pages import router as pages_router
 
     app.include_router(api_router)
     app.include_router(pages_router)
     app.include_router(admin_router)
+    app.include_router(forum_router)
+    app.include_router(mail_router)
+    app.include_router(kpi_router)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_assets())), name="docs-assets")
 

@@ -37,7 +37,17 @@ class Settings(BaseSettings):
     trusted_proxies: str = ""
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 8025
-    smtp_sender: str = "matcher@example.invalid"
+    smtp_sender: str = "日野市 企業マッチング <matcher@example.invalid>"
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 30.0
+    # Where the desk is reached from outside: the base of every link in an email.
+    public_url: str = "http://127.0.0.1:8000"
+    digest_days: int = 7  # at most one digest per company per this many days
+    digest_quiet_hours: str = "20-8"  # JST hours when nothing is sent ("" = never quiet)
+    digest_min_score: float = 0.6  # own suggested collaborators (--suggest) at or above this score
+    mail_link_days: int = 30  # one-click links expire after this many days
     # Who a company contacts about a proposal (never a coordinator's own address).
     contact: str = "日野市 産業振興課 企業マッチング窓口"
 

@@ -8,13 +8,16 @@ rather than set to null, so dump them with ``exclude_unset=True`` (``as_json`` d
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from matcher.errors import NotReady
 from matcher.graph.constraints import REASONS_EN, REASONS_JA
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
 from matcher.search.retrieve import DEPTH
+from matcher.services.forum import ForumChart
 from matcher.services.groups import GroupProposal
 from matcher.services.shortlists import WhyNot
 from matcher.services.sig import SigMember, SigProposal
@@ -330,3 +333,42 @@ def sigs_out(p: SigProposal) -> SigsOut:
                          for s in p.sigs],
                    method={"name": p.method, "k": p.k, "silhouette": p.silhouette,
                            "scores": {m: {str(k): v for k, v in ks.items()} for m, ks in p.scores.items()}})
+
+
+# -- printed forum chart ------------------------------------------------------------------------------
+def forum_chart_css() -> str:
+    from importlib.resources import files
+
+    return files("matcher").joinpath("templates/forum_chart.css").read_text(encoding="utf-8")
+
+
+def render_forum_chart(chart: ForumChart, stylesheet_href: str | None = None) -> str:
+    """The A4 seating chart: one page per round, then each person's itinerary. A file or PDF
+    carries its style inline; the desk links the same stylesheet (its CSP forbids inline style)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html"]))
+    return env.get_template("forum_chart.html").render(chart=chart, stylesheet_href=stylesheet_href,
+                                                       inline_css=None if stylesheet_href else forum_chart_css())
+
+
+CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+
+
+def print_pdf(html_file: Path, pdf_file: Path, timeout: float = 120.0) -> None:
+    """Print an HTML file to PDF with headless Chromium (the same engine the desk's users print
+    with). A missing browser is an error that says so, never a silently skipped PDF."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    browser = next((b for b in (shutil.which(c) for c in CHROMIUM) if b), None)
+    if browser is None:
+        raise NotReady("PDF の作成には Chromium が必要です（HTML は作成済みです）",
+                       "printing the PDF needs Chromium (apt-get install chromium); the HTML was written")
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+               f"--user-data-dir={profile}", f"--print-to-pdf={pdf_file}", html_file.resolve().as_uri()]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if done.returncode != 0 or not pdf_file.exists() or pdf_file.stat().st_size == 0:
+        raise NotReady("PDF を作成できませんでした", f"chromium failed to print the PDF: {done.stderr[-500:]}")

@@ -635,6 +635,203 @@ def seat_solve_cmd(
                                               f"{p['seconds']} 秒）"))
 
 
+forum_app = typer.Typer(help="産業人フォーラム（参加者・席順・座席表） / industry forum events", no_args_is_help=True)
+app.add_typer(forum_app, name="forum")
+EventOpt = Annotated[str, typer.Option("--event", help="フォーラムの ID または名称 / event id or name")]
+
+
+@forum_app.command("import")
+def forum_import_cmd(
+    file: Annotated[Path, typer.Argument(help="参加者名簿 CSV/XLSX（氏名, 企業ID, 参加区分, 会いたい相手, 同席不可, ホスト卓）")],
+    event: Annotated[str, typer.Option("--event", help="フォーラム名（なければ作成） / event name (created if new)")],
+    as_json: JsonOpt = False,
+) -> None:
+    """参加者名簿を取り込む（行ごとのエラーつき） / import the participant list of a forum."""
+    from matcher.services.forum import import_participants
+
+    report = import_participants(_engine(), file, event, actor="cli").as_json()
+    emit(report, as_json, lambda p: (out.print(f"「{p['event']}」(ID {p['event_id']}): 追加 {p['inserted']} 名、"
+                                               f"更新 {p['updated']} 名、エラー {p['rejected_count']} 行"),
+                                     [err.print(f"  {e['file']} {e['row']} 行目 [{e['field']}] {e['message_ja']}")
+                                      for e in p["rejected"]]))
+
+
+@contextmanager
+def _seat_progress(label: str) -> Iterator[Callable[[float, int, float], None]]:
+    """A progress bar for a seating run: share of the iteration budget done, best objective so far."""
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                  TextColumn("最良 {task.fields[best]}"), TimeElapsedColumn(), console=err) as prog:
+        task = prog.add_task(label, total=100, best="-")
+        yield lambda seconds, best, fraction: prog.update(task, completed=min(100.0, 100 * fraction), best=best)
+        prog.update(task, completed=100)
+
+
+@forum_app.command("seat")
+def forum_seat_cmd(
+    event: EventOpt,
+    rounds: Annotated[int, typer.Option(min=1, max=6)] = 3,
+    table_size: Annotated[int, typer.Option("--table-size", min=2, max=30)] = 8,
+    seconds: Annotated[float, typer.Option(min=0.1, max=3600)] = 30.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    keep: Annotated[bool, typer.Option("--keep", help="席替え後の変更（キャンセル・追加）だけを反映し、他の人の席は動かさない")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """席順を作成して保存 / seat the event's participants (tabu search) and store the chart."""
+    from matcher.services.forum import reseat_event, seat_event
+
+    ctx = _context()
+    if keep:
+        result = reseat_event(ctx, event, seed)
+    else:
+        with _seat_progress("席順 / seating") as update:
+            result = seat_event(ctx, event, rounds, table_size, seconds, seed, progress=update)
+    emit(result.as_json(), as_json, lambda p: out.print(
+        f"参加者 {p['participants']} 名・テーブル {p['tables']} 卓: 目的関数 {p['objective']}（上界 {p['upper_bound']}、"
+        f"違反 {p['violations']}、同席 {p['meetings']} 組）" + (f"、移動 {len(p['moved'])} 名" if p.get("moved") else "")))
+
+
+@forum_app.command("cancel")
+def forum_cancel_cmd(
+    event: EventOpt,
+    participant: Annotated[list[int], typer.Argument(help="キャンセルする参加者ID / participant ids")],
+    as_json: JsonOpt = False,
+) -> None:
+    """直前のキャンセルを反映して席を組み直す（他の人の席はできるだけそのまま） / cancel and re-seat."""
+    from matcher.services.forum import cancel
+
+    result = cancel(_context(), event, participant, actor="cli")
+    emit(result.as_json(), as_json, lambda p: out.print(
+        f"キャンセル {len(participant)} 名を反映しました。移動 {len(p.get('moved', []))} 名、目的関数 {p['objective']}"))
+
+
+@forum_app.command("chart")
+def forum_chart_cmd(
+    event: EventOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="出力フォルダ / output directory")],
+    pdf: Annotated[bool, typer.Option("--pdf/--no-pdf", help="PDF も作成（Chromium が必要）")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """印刷用の座席表（A4 の HTML と PDF、ラウンドごと＋参加者別の行程） / write the printable chart."""
+    from matcher.services.forum import forum_chart
+    from matcher.views import print_pdf, render_forum_chart
+
+    chart = forum_chart(_engine(), event)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = out_dir / f"forum-{chart.event_id}.html"
+    html.write_text(render_forum_chart(chart), encoding="utf-8")
+    payload: dict[str, Any] = {"event_id": chart.event_id, "html": str(html), "pdf": None,
+                               "rounds": len(chart.rounds), "participants": len(chart.itineraries)}
+    if pdf:
+        target = out_dir / f"forum-{chart.event_id}.pdf"
+        print_pdf(html, target)
+        payload["pdf"] = str(target)
+    emit(payload, as_json, lambda p: out.print(f"座席表を書き出しました: {p['html']}" + (f", {p['pdf']}" if p["pdf"] else "")))
+
+
+@forum_app.command("list")
+def forum_list_cmd(as_json: JsonOpt = False) -> None:
+    """フォーラムの一覧 / forum events."""
+    from matcher.services.forum import list_events, participants
+
+    engine = _engine()
+    events = [{"id": e.id, "name": e.name, "state": e.state, "participants": len(participants(engine, e.id)),
+               "tables": e.tables, "rounds": e.rounds, "objective": e.objective, "upper_bound": e.upper_bound}
+              for e in list_events(engine)]
+    emit({"events": events}, as_json, lambda p: [out.print(f"{e['id']}: {e['name']}（{e['state']}、参加者 {e['participants']} 名）")
+                                                  for e in p["events"]])
+
+
+digest_app = typer.Typer(help="企業へのメール配信 / email digests to companies", no_args_is_help=True)
+app.add_typer(digest_app, name="digest")
+
+
+@digest_app.command("send")
+def digest_send_cmd(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="送らずに内容を確認（--out に .eml を書く）")] = False,
+    org: Annotated[str | None, typer.Option("--org", help="この企業だけ（ID または企業ID）")] = None,
+    suggest: Annotated[bool, typer.Option("--suggest", help="自社のおすすめ連携先（スコアが基準以上）も載せる")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="--dry-run の .eml を書くフォルダ")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """新しいご紹介をメールで送る（送信済みは二度送らない・失敗分は次回に再送） / send the email digests."""
+    from matcher.services.digests import send_digests, suggested_collaborators
+
+    settings, engine = get_settings(), _engine()
+    org_id = None
+    if org is not None:
+        from sqlmodel import select
+
+        from matcher.store.db import session_scope
+        from matcher.store.tables import Organization
+
+        with session_scope(engine) as s:
+            row = s.exec(select(Organization).where((Organization.external_id == org) | (
+                Organization.id == (int(org) if org.isdigit() else -1)))).first()
+        if row is None:
+            from matcher.errors import NotFound
+
+            raise NotFound(f"企業「{org}」が見つかりません", f"no organisation {org!r}")
+        org_id = row.id
+    suggester = None
+    if suggest:
+        ctx = _context()
+        suggester = lambda orgs: suggested_collaborators(ctx, orgs, settings.digest_min_score)  # noqa: E731
+    run = send_digests(engine, settings, dry_run=dry_run, org_id=org_id, suggest=suggester)
+    payload = run.as_json()
+    if dry_run:
+        target = out_dir or settings.data_dir / "outbox-preview"
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in run.previews:
+            (target / name).write_bytes(data)
+        payload["preview_dir"] = str(target)
+    for note in run.notes:
+        err.print(note)
+    emit(payload, as_json, lambda p: out.print(f"送信 {p['sent']} 通・失敗 {p['failed']} 通・対象外 {p['skipped']} 通"
+                                               + (f"（プレビュー {len(run.previews)} 通: {p['preview_dir']}）" if dry_run else "")))
+
+
+kpi_app = typer.Typer(help="進行管理（KPI） / plan progress", invoke_without_command=True)
+app.add_typer(kpi_app, name="kpi")
+
+
+@kpi_app.callback()
+def kpi_cmd(
+    ctx: typer.Context,
+    fy: Annotated[int | None, typer.Option("--fy", help="年度（4月〜翌3月）")] = None,
+    period: Annotated[int | None, typer.Option("--period", min=1, max=3, help="計画期 1・2・3")] = None,
+    xlsx: Annotated[Path | None, typer.Option("--xlsx", help="Excel に書き出す")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """提案・承認・回答・フォーラム・メール配信の実績を四半期・半期・年度・期ごとに / plan progress (KPI)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from matcher.exchange.export import workbook_bytes
+    from matcher.services.kpi import kpi_report, kpi_sheets
+
+    report = kpi_report(_engine(), fy, period)
+    payload = report.as_json()
+    if xlsx is not None:
+        xlsx.write_bytes(workbook_bytes(kpi_sheets(report)))
+        payload["xlsx"] = str(xlsx)
+    emit(payload, as_json, lambda p: [out.print(
+        f"{y['fy']}年度: 提案 {y['suggestions']}・承認 {y['accepted']}・却下 {y['rejected']}・"
+        f"興味あり {y['company_interested']}・メール {y['digests_sent']}") for y in p["years"]])
+
+
+@kpi_app.command("import-outcomes")
+def kpi_import_outcomes_cmd(
+    file: Annotated[Path, typer.Argument(help="年度, 事業所数, 付加価値額（百万円）, 一人当たり付加価値額（万円）, 出典")],
+    as_json: JsonOpt = False,
+) -> None:
+    """成果指標（公的統計）を年度ごとに取り込む / import outcome indicators per fiscal year."""
+    from matcher.services.kpi import import_outcomes
+
+    report = import_outcomes(_engine(), file, actor="cli").as_json()
+    emit(report, as_json, lambda p: (out.print(f"追加 {p['inserted']} 年度・更新 {p['updated']} 年度・エラー {p['rejected_count']} 行"),
+                                     [err.print(f"  {e['file']} {e['row']} 行目 [{e['field']}] {e['message_ja']}")
+                                      for e in p["rejected"]]))
+
+
 index_app = typer.Typer(help="索引 / indexes", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 
@@ -658,7 +855,7 @@ def index_status_cmd(as_json: JsonOpt = False) -> None:
 
 @app.command("worker")
 def worker_cmd(burst: Annotated[bool, typer.Option("--burst", help="stop when the queue is empty")] = False) -> None:
-    """索引ジョブのワーカー（MATCHER_REDIS_URL の RQ キュー） / run an RQ worker for indexing jobs."""
+    """索引・席順ジョブのワーカー（MATCHER_REDIS_URL の RQ キュー） / run an RQ worker for indexing and seating jobs."""
     from matcher.errors import NotReady
 
     settings = get_settings()
@@ -668,10 +865,11 @@ def worker_cmd(burst: Annotated[bool, typer.Option("--burst", help="stop when th
     from redis import Redis
     from rq import Worker
 
+    from matcher.services.forum import FORUM_QUEUE
     from matcher.services.jobs import QUEUE
 
     _engine()
-    Worker([QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
+    Worker([QUEUE, FORUM_QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
 
 
 users_app = typer.Typer(help="利用者 / users", no_args_is_help=True)

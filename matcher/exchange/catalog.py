@@ -118,6 +118,8 @@ def _chunked_in(session: Session, model, column, values: list, chunk: int = 900)
 # -- upserts -------------------------------------------------------------------------------------
 def _apply_org(org: Organization, row: OrganizationRow) -> None:
     """Every field the spec stores in a column; lists as ``;``-joined text."""
+    if org.email != row.email:
+        org.email_bouncing_at = None  # an edited address gets another chance
     for f in OrganizationRow.FIELDS:
         if f.column and f.column != "external_id":
             value = getattr(row, f.name)
@@ -176,6 +178,7 @@ def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
         elif isinstance(d, NeedRow):
             obj.org_id = org_ids[d.org_external_id]
             obj.title, obj.text, obj.status, obj.fictional = d.title, d.text, d.status, d.fictional
+            obj.public = d.public
             obj.required_processes = join_list(d.required_processes)
             docs, title = _need_documents(d), d.title
         else:

@@ -37,7 +37,8 @@ def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
         org_rows = [list(organization_values(o, docs.get(o.id, {})).values()) for o in orgs]
         needs = s.exec(select(Need).order_by(Need.external_id)).all()
         need_rows = [[n.external_id, ext.get(n.org_id, ""), n.title, n.text, ";".join(split_list(n.required_processes)),
-                      STATUS_JA.get(n.status, n.status), yes_no(n.fictional)] for n in needs]
+                      STATUS_JA.get(n.status, n.status), "公開" if n.public else "非公開", yes_no(n.fictional)]
+                     for n in needs]
         sugg = s.exec(select(Suggestion).order_by(Suggestion.id)).all()
         sugg_rows = [[g.id, g.run_id, g.query_type, g.query_id, g.candidate_type, g.candidate_id,
                       names.get(g.candidate_id, "") if g.candidate_type == "organization" else "",

@@ -336,6 +336,7 @@ class NeedRow(LinkedRow):
         FieldSpec("text", ("内容", "詳細", "text"), "内容", 20000, True),
         FieldSpec("required_processes", ("必要工程", "required_processes"), "必要工程", 2000),
         FieldSpec("status", ("状態", "status"), "状態", 20),
+        FieldSpec("public", ("公開区分", "公開", "public"), "公開区分", 20),
         FieldSpec("fictional", ("架空", "fictional"), "架空", 20),
     )
 
@@ -345,7 +346,18 @@ class NeedRow(LinkedRow):
     text: str
     required_processes: list[str] = Field(default_factory=list)
     status: Literal["open", "closed"] = "open"
+    public: bool = Field(default=True, description="公開: may be introduced to other companies; 非公開: staff only")
     fictional: bool = False
+
+    @field_validator("public", mode="before")
+    @classmethod
+    def _public(cls, v: Any) -> bool:
+        raw = clean(_scalar("public", "公開区分", v)) if not isinstance(v, bool) else v
+        if raw in ("公開", "public"):
+            return True
+        if raw in ("非公開", "confidential", "private", "社外秘"):
+            return False
+        return _flag("public", "公開区分（公開/非公開）", v, True)
 
     @field_validator("external_id", mode="before")
     @classmethod
@@ -522,6 +534,124 @@ class DecisionRow(RowModel):
         return self
 
 
+# -- forum participants ---------------------------------------------------------------------------
+class ParticipantRow(RowModel):
+    """One person attending a forum (産業人フォーラム) for a registered organisation."""
+
+    FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
+        FieldSpec("person", ("氏名", "参加者名", "参加者", "person"), "氏名", 200, True),
+        FieldSpec("org_external_id", ("企業ID", "機関ID", "組織ID", "org_external_id", "org_id"), "企業ID", 64, True),
+        FieldSpec("kind", ("参加区分", "区分", "種別", "kind"), "参加区分", 20),
+        FieldSpec("wishes", ("会いたい相手", "面談希望", "希望相手", "wishes"), "会いたい相手", 2000),
+        FieldSpec("avoid", ("同席不可", "同席を避ける相手", "avoid"), "同席不可", 2000),
+        FieldSpec("host_table", ("ホスト卓", "固定テーブル", "host_table"), "ホスト卓", 10),
+    )
+
+    person: str
+    org_external_id: str
+    kind: Literal["company", "university", "institute", "support", "buyer"] | None = None
+    wishes: list[str] = Field(default_factory=list, description="external ids of organisations to meet")
+    avoid: list[str] = Field(default_factory=list, description="external ids never to share a table with")
+    host_table: int | None = Field(default=None, ge=1, le=1000)
+
+    @field_validator("person", mode="before")
+    @classmethod
+    def _person(cls, v: Any) -> str:
+        return clean(_scalar("person", "氏名", v))
+
+    @field_validator("org_external_id", mode="before")
+    @classmethod
+    def _org(cls, v: Any, info: ValidationInfo) -> str:
+        org = clean(_scalar("org_external_id", "企業ID", v))
+        _known_org("org_external_id", org, info)
+        return org
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _kind(cls, v: Any) -> str | None:
+        raw = clean(_scalar("kind", "参加区分", v))
+        if not raw:
+            return None
+        kind = ORG_KIND.get(raw.lower())
+        if kind is None:
+            raise row_error("kind", f"参加区分「{raw[:40]}」は不明です（企業/大学/研究機関/支援機関/販売先）",
+                            f"unknown kind {raw[:40]!r}")
+        return kind
+
+    @field_validator("wishes", "avoid", mode="before")
+    @classmethod
+    def _orgs(cls, v: Any, info: ValidationInfo) -> list[str]:
+        items = split_items(v)
+        for item in items:
+            _known_org(info.field_name, item, info)
+        return items
+
+    @field_validator("host_table", mode="before")
+    @classmethod
+    def _table(cls, v: Any) -> int | None:
+        n = _labelled_int("host_table", "ホスト卓", v)
+        if n is not None and not 1 <= n <= 1000:
+            raise row_error("host_table", f"ホスト卓は 1〜1000 の番号です: {n}", f"host_table must be 1..1000, got {n}")
+        return n
+
+
+# -- outcome indicators (official statistics, per fiscal year) ------------------------------------
+def parse_fiscal_year(v: Any) -> int | None:
+    """「2024」「2024年度」「FY2024」「令和6年度」「R6」 → 2024."""
+    s = clean(v).upper().replace("年度", "").replace("FY", "").strip()
+    m = re.fullmatch(r"(?:令和|R)(\d{1,2})", s)
+    if m:
+        return 2018 + int(m.group(1))
+    return int(s) if re.fullmatch(r"\d{4}", s) else None
+
+
+class OutcomeRow(RowModel):
+    FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
+        FieldSpec("fy", ("年度", "fy", "fiscal_year"), "年度", 20, True),
+        FieldSpec("establishments", ("事業所数", "establishments"), "事業所数", 30),
+        FieldSpec("value_added", ("付加価値額（百万円）", "付加価値額", "value_added"), "付加価値額", 30),
+        FieldSpec("value_added_per_worker", ("一人当たり付加価値額（万円）", "一人当たり付加価値額", "労働生産性",
+                                             "value_added_per_worker"), "一人当たり付加価値額", 30),
+        FieldSpec("source", ("出典", "source"), "出典", 200),
+    )
+
+    fy: int = Field(ge=2000, le=2100)
+    establishments: int | None = None
+    value_added: int | None = None
+    value_added_per_worker: float | None = None
+    source: str | None = None
+
+    @field_validator("fy", mode="before")
+    @classmethod
+    def _fy(cls, v: Any) -> int:
+        fy = parse_fiscal_year(_scalar("fy", "年度", v))
+        if fy is None or not 2000 <= fy <= 2100:
+            raise row_error("fy", f"年度「{clean(v)[:20]}」が読めません（例: 2024、2024年度、令和6年度）",
+                            f"unreadable fiscal year {clean(v)[:20]!r}")
+        return fy
+
+    @field_validator("establishments", "value_added", mode="before")
+    @classmethod
+    def _count(cls, v: Any, info: ValidationInfo) -> int | None:
+        return _labelled_int(info.field_name, cls.field_spec(info.field_name).label, v)
+
+    @field_validator("value_added_per_worker", mode="before")
+    @classmethod
+    def _ratio(cls, v: Any) -> float | None:
+        raw = clean(_scalar("value_added_per_worker", "一人当たり付加価値額", v)).replace(",", "")
+        if not raw:
+            return None
+        if not re.fullmatch(r"\d{1,9}(\.\d{1,4})?", raw):
+            raise row_error("value_added_per_worker", f"「一人当たり付加価値額」が数値ではありません: {raw[:30]}",
+                            f"value_added_per_worker is not a number: {raw[:30]!r}")
+        return float(raw)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _source(cls, v: Any) -> str | None:
+        return clean(_scalar("source", "出典", v)) or None
+
+
 # -- entity specifications ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class EntitySpec:
@@ -550,6 +680,8 @@ ENTITIES: dict[str, EntitySpec] = {
     "needs": EntitySpec("needs", "need", NeedRow),
     "seeds": EntitySpec("seeds", "seed", SeedRow),
     "decisions": EntitySpec("decisions", "decision", DecisionRow),
+    "participants": EntitySpec("participants", "participant", ParticipantRow),
+    "outcomes": EntitySpec("outcomes", "outcome", OutcomeRow),
 }
 
 

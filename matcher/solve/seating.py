@@ -16,6 +16,7 @@ import itertools
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,12 +40,15 @@ class Seating:
     objective: int
     upper_bound: int
     seconds: float
+    iterations: int = 0
+    truncated: bool = False  # stopped by the hard wall-clock limit before its iteration budget
 
     def as_json(self, inst: SeatingInstance) -> dict[str, Any]:
         return {"objective": self.objective, "upper_bound": self.upper_bound,
                 "gap": round((self.upper_bound - self.objective) / max(self.upper_bound, 1), 4),
                 "rounds": [{inst.people[p][0]: inst.tables[t][0] for p, t in enumerate(r)} for r in self.rounds],
-                "violations": len(violations(inst, self.rounds)), "seconds": round(self.seconds, 3)}
+                "violations": len(violations(inst, self.rounds)), "seconds": round(self.seconds, 3),
+                "iterations": self.iterations, "truncated": self.truncated}
 
 
 def _bad(ja: str, en: str) -> InvalidInput:
@@ -219,7 +223,8 @@ class _State:
         self.members = [[set() for _ in inst.tables] for _ in seats]
         for r, row in enumerate(seats):
             for p, t in enumerate(row):
-                self.members[r][t].add(p)
+                if t >= 0:  # -1: not seated yet
+                    self.members[r][t].add(p)
         self.met: dict[tuple[int, int], int] = {}
         for r in range(len(seats)):
             for t in range(len(inst.tables)):
@@ -294,10 +299,22 @@ def construct(inst: SeatingInstance, rng: random.Random) -> list[list[int]] | No
     return seats
 
 
+ITERATIONS_PER_SECOND = 2500  # the tabu search's pace on one 2-core CI machine (bench_seating prints it)
+HARD_LIMIT_FACTOR = 3.0  # a slower machine stops at this multiple of the budget, and says so
+
+
 def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
-                  progress: list[tuple[float, int]] | None = None) -> Seating:
-    """Tabu search with restarts. ``progress`` (if given) receives (seconds, best objective)."""
+                  progress: Callable[[float, int, float], None] | None = None,
+                  iterations: int | None = None) -> Seating:
+    """Tabu search with restarts. The budget is counted in iterations (``seconds`` ×
+    ``ITERATIONS_PER_SECOND`` unless given), not in wall-clock time, so the same instance and seed
+    give the same seating on any machine and under any load; only a machine more than
+    ``HARD_LIMIT_FACTOR`` times slower stops early (``Seating.truncated``). ``progress`` (if
+    given) is called with (seconds, best objective, fraction of the budget done) at each
+    improvement and every 2,048 iterations."""
     started = time.perf_counter()
+    budget = iterations if iterations is not None else max(1, round(seconds * ITERATIONS_PER_SECOND))
+    hard_deadline = started + max(seconds, 1.0) * HARD_LIMIT_FACTOR
     rng = random.Random(seed)
     start = None
     for _ in range(200):
@@ -310,15 +327,20 @@ def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
     best = [row[:] for row in start]
     best_obj = objective(inst, best)
     if progress is not None:
-        progress.append((0.0, best_obj))
+        progress(0.0, best_obj, 0.0)
     movable = [p for p in range(len(inst.people)) if p not in inst.fixed]
-    deadline = started + seconds
+    truncated = False
     state = _State(inst, [row[:] for row in best])
     current = best_obj
     tabu: dict[tuple[int, int, int], int] = {}
     it = stall = 0
     tenure = 7
-    while time.perf_counter() < deadline and movable:
+    while it < budget and movable:
+        if it % 256 == 0 and time.perf_counter() > hard_deadline:
+            truncated = True
+            break
+        if progress is not None and it % 2048 == 0:
+            progress(time.perf_counter() - started, best_obj, it / budget)
         it += 1
         r = rng.randrange(inst.rounds)
         best_move, best_delta = None, None
@@ -364,7 +386,7 @@ def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
         if current > best_obj:
             best_obj, best, stall = current, [row[:] for row in state.seats], 0
             if progress is not None:
-                progress.append((time.perf_counter() - started, best_obj))
+                progress(time.perf_counter() - started, best_obj, it / budget)
         else:
             stall += 1
         if stall > 3000:  # restart from the best, perturbed by random feasible swaps
@@ -380,15 +402,29 @@ def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
             current = objective(inst, state.seats)
     rounds = tuple(tuple(row) for row in best)
     assert objective(inst, rounds) == best_obj, "incremental evaluation drifted"
-    return Seating(rounds, best_obj, upper_bound(inst), time.perf_counter() - started)
+    return Seating(rounds, best_obj, upper_bound(inst), time.perf_counter() - started, it, truncated)
 
 
-def solve_exact(inst: SeatingInstance, seconds: float = 30.0) -> Seating | None:
-    """CP-SAT on small instances (a check for the tabu search): the proven optimum, or None."""
+MAX_EXACT_TERMS = 3_000_000  # pair × table × round products above which the CP-SAT model is not built
+
+
+def exact_model_size(inst: SeatingInstance) -> int:
+    n = len(inst.people)
+    return n * (n - 1) // 2 * len(inst.tables) * inst.rounds
+
+
+def solve_exact(inst: SeatingInstance, seconds: float = 30.0, proven_only: bool = True) -> Seating | None:
+    """CP-SAT (a check for the tabu search). With ``proven_only`` the proven optimum or None;
+    otherwise the best seating CP-SAT found within the budget (None when it found none). The
+    model has a product variable per pair, table and round; past ``MAX_EXACT_TERMS`` it is not
+    built at all (InvalidInput says so) rather than exhausting memory."""
     from ortools.sat.python import cp_model
 
     started = time.perf_counter()
     n, T, R = len(inst.people), len(inst.tables), inst.rounds
+    if exact_model_size(inst) > MAX_EXACT_TERMS:
+        raise _bad(f"厳密解法には大きすぎます（{exact_model_size(inst):,} 変数）",
+                   f"instance too large for the exact model ({exact_model_size(inst):,} pair-table-round terms)")
     m = cp_model.CpModel()
     x = {(p, t, r): m.new_bool_var(f"x{p}_{t}_{r}") for p in range(n) for t in range(T) for r in range(R)}
     for p in range(n):
@@ -425,7 +461,73 @@ def solve_exact(inst: SeatingInstance, seconds: float = 30.0) -> Seating | None:
     solver.parameters.max_time_in_seconds = seconds
     solver.parameters.num_workers = 2
     status = solver.solve(m)
-    if status != cp_model.OPTIMAL:
+    if status != cp_model.OPTIMAL and (proven_only or status != cp_model.FEASIBLE):
         return None
     rounds = tuple(tuple(next(t for t in range(T) if solver.value(x[p, t, r])) for p in range(n)) for r in range(R))
     return Seating(rounds, int(round(solver.objective_value)), upper_bound(inst), time.perf_counter() - started)
+
+
+# -- late changes -----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reseating:
+    seating: Seating
+    moved: tuple[tuple[int, int, int, int], ...]  # (round, person, from table, to table)
+    added: tuple[int, ...]
+
+
+def reseat(inst: SeatingInstance, previous: dict[int, tuple[int, ...]], seed: int = 0) -> Reseating:
+    """Seat after late changes, keeping everyone else where they were.
+
+    ``previous`` maps a person (index in ``inst``) to their table per round; people of ``inst``
+    not in it are late additions, people in it but gone from ``inst`` were cancelled (the caller
+    has left them out). Removing people never breaks a rule, so everyone else keeps their seat;
+    only a person left alone at a table (nobody to meet) moves, to the allowed table where they
+    gain most; additions take the free seats where they gain most. Nobody else moves.
+    """
+    started = time.perf_counter()
+    rng = random.Random(seed)
+    n, tables = len(inst.people), len(inst.tables)
+    seats = [[previous[p][r] if p in previous else -1 for p in range(n)] for r in range(inst.rounds)]
+    state = _State(inst, [[t for t in row] for row in seats])
+    added = [p for p in range(n) if p not in previous]
+    moved: list[tuple[int, int, int, int]] = []
+
+    def free(r: int, t: int) -> bool:
+        return len(state.members[r][t]) < inst.tables[t][1]
+
+    for r in range(inst.rounds):
+        for t in range(tables):
+            alone = [p for p in state.members[r][t] if p >= 0]
+            if len(alone) == 1 and alone[0] not in inst.fixed:
+                p = alone[0]
+                options = [u for u in range(tables) if u != t and free(r, u) and state.members[r][u]
+                           and state.fits(r, p, u)]
+                if options:
+                    u = max(options, key=lambda u: (state.gain(r, p, u), -u))
+                    state.move(r, p, u)
+                    moved.append((r, p, t, u))
+    order = added[:]
+    rng.shuffle(order)
+    for p in order:
+        for r in range(inst.rounds):
+            if p in inst.fixed:
+                options = [inst.fixed[p]] if state.fits(r, p, inst.fixed[p]) and free(r, inst.fixed[p]) else []
+            else:
+                options = [t for t in range(tables) if free(r, t) and state.fits(r, p, t)]
+            if not options:
+                raise _bad(f"追加の参加者「{inst.people[p][0]}」を第 {r + 1} ラウンドに座らせる空席がありません"
+                           "（席替えをやり直してください）",
+                           f"no allowed free seat for late participant {inst.people[p][0]!r} in round {r + 1}; "
+                           "run a full seating")
+            t = max(options, key=lambda t: (state.gain(r, p, t), -len(state.members[r][t]), -t))
+            state.seats[r][p] = t
+            for q in state.members[r][t]:
+                key = (p, q) if p < q else (q, p)
+                state.met[key] = state.met.get(key, 0) + 1
+            state.members[r][t].add(p)
+    rounds = tuple(tuple(row) for row in state.seats)
+    bad = violations(inst, rounds)
+    if bad:
+        raise _bad("変更後の席が規則を満たしません（席替えをやり直してください）", "; ".join(bad[:5]))
+    seating = Seating(rounds, objective(inst, rounds), upper_bound(inst), time.perf_counter() - started)
+    return Reseating(seating, tuple(moved), tuple(added))

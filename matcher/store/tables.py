@@ -51,6 +51,7 @@ class Organization(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     email_opt_in: bool = False
     unsubscribed_at: datetime | None = None
+    email_bouncing_at: datetime | None = None  # a 5xx for this address: no digests until it is edited
     publish: bool = True  # consent to appear in the public technology directory
     fictional: bool = False
     record_hash: str = Field(default="", max_length=64)
@@ -96,6 +97,7 @@ class Need(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
     required_processes: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     status: str = Field(default="open", max_length=16)
+    public: bool = True  # 公開: may be introduced to other companies (非公開: coordinators only)
     fictional: bool = False
     record_hash: str = Field(default="", max_length=64)
     source_file: str | None = Field(default=None, max_length=300)
@@ -179,20 +181,36 @@ class ModelVersion(SQLModel, table=True):
 
 
 class ForumEvent(SQLModel, table=True):
+    """One 産業人フォーラム. ``state`` follows a seating run (draft → queued → seating → seated |
+    failed) and ``progress`` carries its last figures, so every worker and page sees the same."""
+
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=200)
+    name: str = Field(max_length=200, unique=True)
     held_on: datetime | None = None
     tables: int = 0
     seats_per_table: int = 0
     rounds: int = 1
+    state: str = Field(default="draft", max_length=16)
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    objective: int | None = None
+    upper_bound: int | None = None
+    seated_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Participant(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("event_id", "org_id", name="uq_participant_event_org"),)
+    """A person attending a forum for an organisation (one organisation may send several)."""
+
+    __table_args__ = (UniqueConstraint("event_id", "org_id", "person", name="uq_participant_event_org_person"),)
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="forumevent.id", index=True)
     org_id: int = Field(foreign_key="organization.id")
-    person: str | None = Field(default=None, max_length=200)
+    person: str = Field(max_length=200)
+    kind: str = Field(default="company", max_length=16)
+    wishes: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # organisation ids
+    avoid: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # organisation ids
+    host_table: int | None = None  # a table host stays at this table in every round
+    cancelled: bool = False
 
 
 class SeatAssignment(SQLModel, table=True):
@@ -203,18 +221,74 @@ class SeatAssignment(SQLModel, table=True):
     table_no: int
 
 
+class ForumMeeting(SQLModel, table=True):
+    """Two participants who share a table in a round, with why the engine wanted them to meet."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="forumevent.id", index=True)
+    round: int
+    table_no: int
+    participant_a: int = Field(foreign_key="participant.id")
+    participant_b: int = Field(foreign_key="participant.id")
+    affinity: int = 0
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
 class EmailMessage(SQLModel, table=True):
+    """The outbox: one row per digest (queued → sent | failed | bounced). ``idempotency_key`` is
+    (company, digest period), so a run repeated or resumed never makes a second message."""
+
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=128)
     org_id: int | None = Field(default=None, foreign_key="organization.id")
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
-    status: str = Field(default="queued", max_length=16)  # queued | sent | failed
+    body_html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    message_id: str = Field(default="", max_length=200)
+    status: str = Field(default="queued", max_length=16)  # queued | sent | failed | bounced
     attempts: int = 0
-    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    last_error: str | None = Field(default=None, sa_column=Column(Text))  # the SMTP server's answer
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class DigestItem(SQLModel, table=True):
+    """A suggestion told to a company in a digest: never told to it again."""
+
+    __table_args__ = (UniqueConstraint("org_id", "suggestion_id", name="uq_digestitem_org_suggestion"),)
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organization.id", index=True)
+    suggestion_id: int = Field(foreign_key="suggestion.id")
+    message_id: int = Field(foreign_key="emailmessage.id", index=True)
+    kind: str = Field(max_length=16)  # accepted | introduction | suggested
+
+
+class MailLink(SQLModel, table=True):
+    """A signed one-click link in an email (reply, unsubscribe, desk): only its hash is stored;
+    replies are single-use and every link expires."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, max_length=64)
+    message_id: int = Field(foreign_key="emailmessage.id", index=True)
+    org_id: int = Field(foreign_key="organization.id")
+    suggestion_id: int | None = Field(default=None, foreign_key="suggestion.id")
+    action: str = Field(max_length=16)  # interested | declined | unsubscribe | desk
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Outcome(SQLModel, table=True):
+    """The plan's outcome indicators for one fiscal year, from official statistics."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    fy: int = Field(unique=True)
+    establishments: int | None = None  # 事業所数
+    value_added: int | None = None  # 付加価値額（百万円）
+    value_added_per_worker: float | None = None  # 一人当たり付加価値額（万円）
+    source: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 class User(SQLModel, table=True):

@@ -1,0 +1,238 @@
+"""進行管理: what the engine did, per quarter, half year (上期/下期), fiscal year and plan period,
+beside the outcome indicators the plan is judged by.
+
+Fiscal years run April to March (FY2026 = 2026-04-01 … 2027-03-31, JST). The plan's periods:
+第1期 FY2023–2025, 第2期 FY2026–2029, 第3期 FY2030–2032. A decision counts in the quarter it was
+made (the latest coordinator decision per suggestion); a suggestion in the quarter it was made;
+forum figures in the quarter of the event (its date, else when it was seated); digests when
+sent; links when first opened. Outcome indicators (事業所数, 付加価値額, 一人当たり付加価値額)
+come from official statistics, imported per fiscal year (``import_outcomes``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlmodel import select
+
+from matcher.errors import InvalidInput
+from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
+from matcher.exchange.spec import OutcomeRow
+from matcher.learn.decisions import latest_pairs
+from matcher.store.db import session_scope
+from matcher.store.tables import (
+    AuditLog,
+    EmailMessage,
+    ForumEvent,
+    ForumMeeting,
+    MailLink,
+    Outcome,
+    Participant,
+    Suggestion,
+)
+
+JST = ZoneInfo("Asia/Tokyo")
+PERIODS = {1: (2023, 2025), 2: (2026, 2029), 3: (2030, 2032)}
+PERIOD_JA = {1: "第1期（2023〜2025年度）", 2: "第2期（2026〜2029年度）", 3: "第3期（2030〜2032年度）"}
+HALF_JA = {1: "上期", 2: "下期"}
+METRICS = ("suggestions", "accepted", "rejected", "company_interested", "company_declined", "research_matches",
+           "groups_accepted", "forum_participants", "forum_meetings", "digests_sent", "links_opened")
+METRIC_JA = {"suggestions": "提案数", "accepted": "承認", "rejected": "却下", "acceptance_rate": "承認率",
+             "company_interested": "企業の回答（興味あり）", "company_declined": "企業の回答（辞退）",
+             "research_matches": "研究マッチング承認", "groups_accepted": "共同受注グループ承認",
+             "forum_participants": "フォーラム参加者", "forum_meetings": "フォーラムでの同席（組）",
+             "digests_sent": "メール配信", "links_opened": "メールのリンク利用"}
+OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額（百万円）",
+              "value_added_per_worker": "一人当たり付加価値額（万円）"}
+
+
+def fiscal(dt: datetime) -> tuple[int, int, int]:
+    """(fiscal year, half 1|2, quarter 1..4) of a moment, in Japan."""
+    local = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(JST)
+    fy = local.year if local.month >= 4 else local.year - 1
+    quarter = (local.month - 4) % 12 // 3 + 1
+    return fy, 1 if quarter <= 2 else 2, quarter
+
+
+def period_of(fy: int) -> int | None:
+    return next((p for p, (a, b) in PERIODS.items() if a <= fy <= b), None)
+
+
+@dataclass
+class KpiRow:
+    fy: int
+    half: int | None = None
+    quarter: int | None = None
+    counts: Counter = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.counts
+        decided = c["accepted"] + c["rejected"]
+        out: dict[str, Any] = {"fy": self.fy, "half": self.half, "quarter": self.quarter}
+        out |= {m: c[m] for m in METRICS}
+        out["acceptance_rate"] = round(c["accepted"] / decided, 4) if decided else None
+        return out
+
+
+@dataclass
+class KpiReport:
+    period: int | None
+    fy: int | None
+    quarters: list[KpiRow]
+    halves: list[KpiRow]
+    years: list[KpiRow]
+    outcomes: dict[int, Outcome]
+
+    def totals(self) -> KpiRow:
+        total = KpiRow(fy=0)
+        for row in self.quarters:
+            total.counts.update(row.counts)
+        return total
+
+    def as_json(self) -> dict[str, Any]:
+        totals = self.totals().as_json()
+        for k in ("fy", "half", "quarter"):
+            totals.pop(k)
+        years = []
+        for row in self.years:
+            y = row.as_json() | {"plan_period": period_of(row.fy)}
+            o = self.outcomes.get(row.fy)
+            y["outcomes"] = {k: getattr(o, k) for k in OUTCOME_JA} if o else None
+            years.append(y)
+        return {"period": self.period, "period_label": PERIOD_JA.get(self.period or 0), "fy": self.fy,
+                "rows": [r.as_json() for r in self.quarters], "halves": [r.as_json() for r in self.halves],
+                "years": years, "totals": totals}
+
+
+def _events(engine: Engine) -> list[tuple[datetime, str]]:
+    """(when, metric) for everything the report counts."""
+    out: list[tuple[datetime, str]] = []
+    with session_scope(engine) as s:
+        out += [(t, "suggestions") for t in s.exec(select(Suggestion.created_at))]
+        events = {e.id: e.held_on or e.seated_at for e in s.exec(select(ForumEvent).where(ForumEvent.state == "seated"))}
+        for p in s.exec(select(Participant).where(Participant.cancelled.is_(False))):
+            if events.get(p.event_id):
+                out.append((events[p.event_id], "forum_participants"))
+        for event_id in s.exec(select(ForumMeeting.event_id)):
+            if events.get(event_id):
+                out.append((events[event_id], "forum_meetings"))
+        out += [(t, "digests_sent") for t in s.exec(select(EmailMessage.sent_at).where(EmailMessage.status == "sent"))
+                if t]
+        out += [(t, "links_opened") for t in s.exec(select(MailLink.used_at).where(MailLink.used_at.is_not(None)))]
+    for dec, sug in latest_pairs(engine, "coordinator"):
+        if dec.verdict in ("accept", "reject"):
+            out.append((dec.decided_at, "accepted" if dec.verdict == "accept" else "rejected"))
+            if dec.verdict == "accept" and sug.candidate_type == "seed":
+                out.append((dec.decided_at, "research_matches"))
+            if dec.verdict == "accept" and sug.kind == "group":
+                out.append((dec.decided_at, "groups_accepted"))
+    for dec, _ in latest_pairs(engine, "company_reply"):
+        out.append((dec.decided_at, "company_interested" if dec.verdict == "interested" else "company_declined"))
+    return out
+
+
+def kpi_report(engine: Engine, fy: int | None = None, period: int | None = None) -> KpiReport:
+    if period is not None and period not in PERIODS:
+        raise InvalidInput("期は 1・2・3 のいずれかです", "period must be 1, 2 or 3")
+    if fy is not None and not 2000 <= fy <= 2100:
+        raise InvalidInput("年度は 2000〜2100 です", "fiscal year must be 2000..2100")
+    if fy is not None:
+        years = [fy]
+    elif period is not None:
+        years = list(range(PERIODS[period][0], PERIODS[period][1] + 1))
+    else:
+        years = list(range(PERIODS[1][0], PERIODS[3][1] + 1))
+    quarters = {(y, q): KpiRow(fy=y, half=1 if q <= 2 else 2, quarter=q) for y in years for q in range(1, 5)}
+    for when, metric in _events(engine):
+        y, _, q = fiscal(when)
+        if (y, q) in quarters:
+            quarters[(y, q)].counts[metric] += 1
+    halves = {(y, h): KpiRow(fy=y, half=h) for y in years for h in (1, 2)}
+    year_rows = {y: KpiRow(fy=y) for y in years}
+    for (y, q), row in quarters.items():
+        halves[(y, row.half)].counts.update(row.counts)
+        year_rows[y].counts.update(row.counts)
+    if fy is None and period is None:  # the whole plan: only the years with something or outcomes
+        outcomes_years = set(load_outcomes(engine))
+        active = {y for y, r in year_rows.items() if sum(r.counts.values())} | outcomes_years
+        keep = set(range(min(active), max(active) + 1)) if active else set()
+        quarters = {k: v for k, v in quarters.items() if k[0] in keep}
+        halves = {k: v for k, v in halves.items() if k[0] in keep}
+        year_rows = {k: v for k, v in year_rows.items() if k in keep}
+    return KpiReport(period, fy, [quarters[k] for k in sorted(quarters)], [halves[k] for k in sorted(halves)],
+                     [year_rows[k] for k in sorted(year_rows)], load_outcomes(engine))
+
+
+def load_outcomes(engine: Engine) -> dict[int, Outcome]:
+    with session_scope(engine) as s:
+        return {o.fy: o for o in s.exec(select(Outcome))}
+
+
+@dataclass
+class OutcomeImport:
+    file: str
+    inserted: int = 0
+    updated: int = 0
+    rejected: list[RowError] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "inserted": self.inserted, "updated": self.updated,
+                "rejected": [e.as_json() for e in self.rejected[:100]], "rejected_count": len(self.rejected)}
+
+
+def import_outcomes(engine: Engine, path: Path, name: str | None = None, actor: str | None = None) -> OutcomeImport:
+    """Outcome indicators per fiscal year (CSV/XLSX); valid rows stored together, a year already
+    stored is updated, bad rows reported by file, row and field."""
+    file = name or str(path)
+    validator = RowValidator(file, "outcomes")
+    report = OutcomeImport(file)
+    good: dict[int, OutcomeRow] = {}
+    for raw in read_table_rows(Path(path), "outcomes"):
+        record, errors = validator.validate(raw)
+        if record is not None:
+            row = record.model
+            assert isinstance(row, OutcomeRow)
+            if row.fy in good:
+                errors = [RowError(file, raw.row, "fy", f"{row.fy}年度がファイル内で重複しています",
+                                   f"fiscal year {row.fy} repeated in this file")]
+            else:
+                good[row.fy] = row
+        report.rejected += errors
+    with session_scope(engine) as s:
+        stored = {o.fy: o for o in s.exec(select(Outcome))}
+        for fy, row in good.items():
+            o = stored.get(fy) or Outcome(fy=fy)
+            report.updated += fy in stored
+            report.inserted += fy not in stored
+            o.establishments, o.value_added = row.establishments, row.value_added
+            o.value_added_per_worker, o.source, o.updated_at = row.value_added_per_worker, row.source, datetime.now(UTC)
+            s.add(o)
+        s.add(AuditLog(actor=actor, action="outcomes_import", target=Path(file).name,
+                       detail={"inserted": report.inserted, "updated": report.updated, "rejected": len(report.rejected)}))
+    return report
+
+
+def kpi_sheets(report: KpiReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
+    """The report as sheets a city office can paste into its progress report (Japanese headers)."""
+    heads = [METRIC_JA[m] for m in METRICS] + [METRIC_JA["acceptance_rate"]]
+
+    def values(row: KpiRow) -> list[Any]:
+        j = row.as_json()
+        return [j[m] for m in METRICS] + [j["acceptance_rate"]]
+
+    quarters = [[f"{r.fy}年度", HALF_JA[r.half or 1], f"第{r.quarter}四半期", *values(r)] for r in report.quarters]
+    halves = [[f"{r.fy}年度", HALF_JA[r.half or 1], *values(r)] for r in report.halves]
+    years = []
+    for r in report.years:
+        o = report.outcomes.get(r.fy)
+        years.append([f"{r.fy}年度", PERIOD_JA.get(period_of(r.fy) or 0, ""), *values(r),
+                      *([getattr(o, k) for k in OUTCOME_JA] if o else ["", "", ""])])
+    return {"四半期": (["年度", "半期", "四半期", *heads], quarters),
+            "半期": (["年度", "半期", *heads], halves),
+            "年度・期": (["年度", "計画期", *heads, *OUTCOME_JA.values()], years)}
