@@ -18,6 +18,7 @@ gets no digest until its address is edited.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import smtplib
@@ -337,10 +338,8 @@ def _deliver(engine: Engine, settings: Settings, now: datetime, run: DigestRun, 
         run.messages.append({"org_id": row.org_id, "to": row.to_address, "message_id": row.message_id,
                              "status": status, "attempts": attempts, "smtp": answer[:200]})
     if conn is not None:
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             conn.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
 
 
 def settings_sender(settings: Settings) -> str:
@@ -351,10 +350,8 @@ def settings_sender(settings: Settings) -> str:
 
 def _reset(conn: smtplib.SMTP | None) -> None:
     if conn is not None:
-        try:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
             conn.rset()
-        except (smtplib.SMTPException, OSError):
-            pass
 
 
 # -- one-click links ----------------------------------------------------------------------------------

@@ -155,7 +155,7 @@ def kpi_report(engine: Engine, fy: int | None = None, period: int | None = None)
             quarters[(y, q)].counts[metric] += 1
     halves = {(y, h): KpiRow(fy=y, half=h) for y in years for h in (1, 2)}
     year_rows = {y: KpiRow(fy=y) for y in years}
-    for (y, q), row in quarters.items():
+    for (y, _), row in quarters.items():
         halves[(y, row.half)].counts.update(row.counts)
         year_rows[y].counts.update(row.counts)
     if fy is None and period is None:  # the whole plan: only the years with something or outcomes
