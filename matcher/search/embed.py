@@ -57,6 +57,9 @@ class _OnnxModel:
         opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle threads sleep instead of spinning: a shortlist searches and scores right after
+        # embedding its query, and spinning threads would take those cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer, self.batch_size = tokenizer, batch_size
         self.pad_id = tokenizer.token_to_id("<pad>") or 0

@@ -42,7 +42,11 @@ def _as_ids(ids: Sequence[int] | np.ndarray) -> np.ndarray:
 
 
 class VectorIndex:
-    """Inner-product search over unit vectors; exact below ``hnsw_threshold``, HNSW above.
+    """Inner-product search over unit vectors; exhaustive below ``hnsw_threshold``, HNSW above.
+
+    The exhaustive scan reads half-precision codes and fetches twice k; the fetched vectors are
+    re-scored in float32, so scores are exact and the top k differs from a float32 scan only if
+    half-precision error exceeded the gap between rank k and rank 2k.
 
     HNSW cannot delete, so removed or updated vectors stay in the graph as stale entries:
     searches over-fetch by the number of stale entries and re-score every hit exactly against
@@ -95,6 +99,8 @@ class VectorIndex:
             self._pos[int(i)] = start + k
         if self._faiss is None or (self.kind_ == "flat" and len(self) > self.hnsw_threshold):
             self._rebuild()
+        elif self.kind_ == "flat":
+            self._faiss.add(vecs)  # rows keep the order of self._vecs: a label is a position
         else:
             self._faiss.add_with_ids(vecs, ids)
 
@@ -107,7 +113,7 @@ class VectorIndex:
         self._ids, self._vecs = self._ids[keep], self._vecs[keep]
         self._pos = {int(i): k for k, i in enumerate(self._ids)}
         if self.kind_ == "flat":
-            self._faiss.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._rebuild()  # positions moved; re-encoding is cheap next to any search
         else:
             self._stale += len(ids)
             if self._stale > max(1, len(self) // 5):
@@ -129,12 +135,17 @@ class VectorIndex:
             inner.hnsw.efConstruction = self.ef_construction
             inner.hnsw.efSearch = self.ef_search
             self.kind_ = "hnsw"
+            index = faiss.IndexIDMap2(inner)
+            if len(self):
+                index.add_with_ids(self._vecs, self._ids)
         else:
-            inner = faiss.IndexFlatIP(self.dim)
+            # Exhaustive scan over half-precision codes (half the memory traffic, which is what a
+            # scan costs); search() re-scores what it fetched against the float32 vectors, so
+            # scores and order stay exact. Labels are positions in self._vecs.
+            index = faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
             self.kind_ = "flat"
-        index = faiss.IndexIDMap2(inner)
-        if len(self):
-            index.add_with_ids(self._vecs, self._ids)
+            if len(self):
+                index.add(self._vecs)
         self._faiss, self._stale = index, 0
 
     def set_ef_search(self, ef: int) -> None:
@@ -153,16 +164,22 @@ class VectorIndex:
         ids = np.full((len(q), k), -1, dtype=np.int64)
         if not len(self) or k <= 0:
             return scores, ids
-        fetch = min(len(self) + self._stale, k + self._stale)
-        if self.kind_ == "hnsw":
-            fetch = min(len(self) + self._stale, max(fetch, 2 * k))
-        raw_s, raw_i = self._faiss.search(q, fetch)
+        if self.kind_ == "flat":
+            # Over-fetch past ties at half precision, then exact float32 scores; ties by id.
+            _, raw = self._faiss.search(q, min(len(self), 2 * k))
+            for row in range(len(q)):
+                pos = raw[row][raw[row] >= 0]
+                exact = self._vecs[pos] @ q[row]
+                found = self._ids[pos]
+                order = np.lexsort((found, -exact))[:k]
+                scores[row, : len(order)], ids[row, : len(order)] = exact[order], found[order]
+            return scores, ids
+        # HNSW: over-fetch past stale entries and approximation, re-score exactly.
+        fetch = min(len(self) + self._stale, max(k + self._stale, 2 * k))
+        _, raw_i = self._faiss.search(q, fetch)
         for row in range(len(q)):
-            if self.kind_ == "flat":
-                hits = [(float(s), int(i)) for s, i in zip(raw_s[row], raw_i[row], strict=True) if i >= 0]
-            else:
-                seen = {int(i) for i in raw_i[row] if i >= 0 and int(i) in self._pos}
-                hits = [(float(self._vecs[self._pos[i]] @ q[row]), i) for i in seen]
+            seen = {int(i) for i in raw_i[row] if i >= 0 and int(i) in self._pos}
+            hits = [(float(self._vecs[self._pos[i]] @ q[row]), i) for i in seen]
             # Ties broken by id so the same input always gives the same order.
             hits.sort(key=lambda h: (-h[0], h[1]))
             for col, (s, i) in enumerate(hits[:k]):
