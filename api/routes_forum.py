@@ -31,10 +31,14 @@ def _int(form: dict, name: str, default: int, lo: int, hi: int) -> int:
     return int(raw)
 
 
+def _events(st) -> list[tuple]:
+    return [(e, len(forum.participants(st.engine, e.id))) for e in forum.list_events(st.engine)]
+
+
 @router.get("/forum", response_class=HTMLResponse)
 def forum_list(request: Request, st: State, user: OptionalUser) -> Response:
     user = page_user(request, user, *STAFF)
-    events = [(e, len(forum.participants(st.engine, e.id))) for e in forum.list_events(st.engine)]
+    events = _events(st)
     return render(request, st, "forum_list.html", user, events=events, state_ja=STATE_JA)
 
 
@@ -43,7 +47,7 @@ async def forum_import(request: Request, st: State, user: OptionalUser) -> Respo
     user = page_user(request, user, *STAFF)
     form = await check_csrf(request, st)
     upload, name = form.get("file"), str(form.get("event") or "").strip()
-    events = [(e, len(forum.participants(st.engine, e.id))) for e in forum.list_events(st.engine)]
+    events = _events(st)
     if upload is None or not hasattr(upload, "read") or not name:
         return render(request, st, "forum_list.html", user, status_code=422, events=events, state_ja=STATE_JA,
                       error="フォーラム名と参加者名簿のファイルを指定してください。")
@@ -60,7 +64,7 @@ async def forum_import(request: Request, st: State, user: OptionalUser) -> Respo
     except MatcherError as exc:
         return render(request, st, "forum_list.html", user, status_code=exc.status, events=events,
                       state_ja=STATE_JA, error=exc.message_ja)
-    events = [(e, len(forum.participants(st.engine, e.id))) for e in forum.list_events(st.engine)]
+    events = _events(st)
     return render(request, st, "forum_list.html", user, events=events, state_ja=STATE_JA, report=report)
 
 

@@ -535,8 +535,9 @@ class DecisionRow(RowModel):
 
 
 # -- forum participants ---------------------------------------------------------------------------
-class ParticipantRow(RowModel):
-    """One person attending a forum (産業人フォーラム) for a registered organisation."""
+class ParticipantRow(LinkedRow):
+    """One person attending a forum (産業人フォーラム) for a registered organisation (its
+    organisation reference is validated as a need's or a seed's is)."""
 
     FIELDS: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("person", ("氏名", "参加者名", "参加者", "person"), "氏名", 200, True),
@@ -558,13 +559,6 @@ class ParticipantRow(RowModel):
     @classmethod
     def _person(cls, v: Any) -> str:
         return clean(_scalar("person", "氏名", v))
-
-    @field_validator("org_external_id", mode="before")
-    @classmethod
-    def _org(cls, v: Any, info: ValidationInfo) -> str:
-        org = clean(_scalar("org_external_id", "企業ID", v))
-        _known_org("org_external_id", org, info)
-        return org
 
     @field_validator("kind", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ from sqlmodel import select
 from matcher.errors import Conflict, InvalidInput, MatcherError, NotFound
 from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
 from matcher.exchange.spec import ParticipantRow, clean
-from matcher.graph.model import ScoredEdge
+from matcher.graph.model import Party, ScoredEdge
 from matcher.services.context import MatchContext
 from matcher.solve.seating import (
     Reseating,
@@ -202,8 +202,11 @@ def build_plan(ctx: MatchContext, event_id: int, rounds: int, table_size: int,
     by_org: dict[int, list[int]] = {}
     for i, p in enumerate(people):
         by_org.setdefault(p.org_id, []).append(i)
-    scores, edges = _edge_scores(ctx, sorted(by_org))
-    research = _research_scores(ctx, sorted(by_org))
+    # Each participating organisation's profile is one query, embedded once for both edge kinds.
+    queries = [ctx.org_parties[o] for o in sorted(by_org) if o in ctx.org_parties]
+    vecs = ctx.embedder.encode([q.text for q in queries], "query") if queries else []
+    scores, edges = _edge_scores(ctx, queries, vecs)
+    research = _research_scores(ctx, queries, vecs)
     accepted = _accepted_pairs(ctx.engine, set(by_org))
     affinity: dict[tuple[int, int], int] = {}
     why: dict[tuple[int, int], list[str]] = {}
@@ -252,11 +255,9 @@ def build_plan(ctx: MatchContext, event_id: int, rounds: int, table_size: int,
     return ForumPlan(event_id, inst, people, why, pair_edges)
 
 
-def _edge_scores(ctx: MatchContext, org_ids: list[int]) -> tuple[dict[tuple[int, int], float], dict]:
+def _edge_scores(ctx: MatchContext, queries: list[Party], vecs) -> tuple[dict[tuple[int, int], float], dict]:
     """Organisation-to-organisation edge scores among the participants (better direction)."""
-    present = set(org_ids)
-    queries = [ctx.org_parties[o] for o in org_ids if o in ctx.org_parties]
-    vecs = ctx.embedder.encode([q.text for q in queries], "query") if queries else []
+    present = {q.id for q in queries}
     scores: dict[tuple[int, int], float] = {}
     edges: dict[tuple[int, int], ScoredEdge] = {}
     for q, v in zip(queries, vecs, strict=True):
@@ -268,14 +269,12 @@ def _edge_scores(ctx: MatchContext, org_ids: list[int]) -> tuple[dict[tuple[int,
     return scores, edges
 
 
-def _research_scores(ctx: MatchContext, org_ids: list[int]) -> dict[tuple[int, int], tuple[float, str]]:
+def _research_scores(ctx: MatchContext, queries: list[Party], vecs) -> dict[tuple[int, int], tuple[float, str]]:
     """A participant's edge to a research seed whose institution also takes part."""
-    present = set(org_ids)
+    present = {q.id for q in queries}
     hosts = {sid: seed.org_id for sid, seed in ctx.seeds.items() if seed.org_id in present}
     if not hosts:
         return {}
-    queries = [ctx.org_parties[o] for o in org_ids if o in ctx.org_parties]
-    vecs = ctx.embedder.encode([q.text for q in queries], "query") if queries else []
     out: dict[tuple[int, int], tuple[float, str]] = {}
     for q, v in zip(queries, vecs, strict=True):
         for e in ctx.edges.rank(q, "seed", v).edges:
