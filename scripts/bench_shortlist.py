@@ -2,8 +2,9 @@
 
 Documents are synthetic (random unit vectors, lemma lists drawn from a manufacturing vocabulary,
 three documents per organisation) because only the scale matters here; the query is a real
-Japanese need, embedded on every call. One shortlist = query embedding + hybrid retrieval (200
-owners) + features + cold-start scoring + constraints + explanations for the top 10 (no DB write).
+Japanese need, embedded on every call. One shortlist is the service's ``build_shortlist``: query
+embedding + hybrid retrieval (200 owners) + constraints + features + cold-start scoring +
+explanations for the top 10 + past decisions read and ten suggestions written to SQLite.
 Usage: python scripts/bench_shortlist.py [--sizes 1000 10000 100000] [--queries 50]
 """
 
@@ -74,34 +75,26 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def one_run(edges, embedder, engine, n_queries: int) -> dict[str, list[float]]:
-    """Per-query milliseconds of each stage (and the total, and FAISS alone) for one pass."""
+def one_run(ctx, n_queries: int) -> dict[str, list[float]]:
+    """Per-query milliseconds of each stage (and the total, and FAISS alone) for one pass of the
+    service's own ``build_shortlist`` (stored, so the store stage is real)."""
     from matcher.graph.model import Party
-    from matcher.store.db import session_scope
-    from matcher.store.tables import Suggestion
+    from matcher.services.shortlists import build_shortlist
+    from matcher.text.terms import nouns
 
     out: dict[str, list[float]] = {k: [] for k in (*STAGES, "total", "faiss")}
     for i in range(n_queries + 3):
         text = QUERIES[i % len(QUERIES)] + ("" if i < len(QUERIES) else f" 案件{i}")
         query = Party(type="need", id=i, text=text, city="日野市", required=("切削", "研削", "検査"))
         timings: dict[str, float] = {}
+        nouns.cache_clear()  # explanations measured cold: no candidate text tokenised before
         t0 = time.perf_counter()
-        qvec = embedder.encode([text], "query")[0]
-        timings["embed"] = time.perf_counter() - t0
-        ranked = edges.rank(query, "organization", qvec, timings=timings)
-        t = time.perf_counter()
-        top = [edges.explain(e) for e in ranked.edges[:10]]
-        timings["explain"] = time.perf_counter() - t
-        t = time.perf_counter()
-        with session_scope(engine) as s:  # what build_shortlist stores: one row per listed edge
-            s.add_all([Suggestion(run_id=f"bench{i}", query_type="need", query_id=i, candidate_type="organization",
-                                  candidate_id=e.candidate.id, kind="partner", rank=r, score=e.score,
-                                  model_version="bench", features=dict(e.features), explanation=e.reason)
-                       for r, e in enumerate(top, 1)])
-        timings["store"] = time.perf_counter() - t
+        shortlist = build_shortlist(ctx, query, "partners", 10, timings=timings)
         total = time.perf_counter() - t0
+        assert len(shortlist.candidates) == 10 and all(e.suggestion_id for e in shortlist.candidates)
+        qvec = ctx.embedder.encode([text], "query")[0]
         t = time.perf_counter()
-        edges.retriever.vectors.search(qvec[None, :], 200)
+        ctx.edges.retriever.vectors.search(qvec[None, :], 200)
         faiss_ms = 1000 * (time.perf_counter() - t)
         if i >= 3:  # warm-up
             for k in STAGES:
@@ -122,6 +115,7 @@ def main() -> None:
     args = ap.parse_args()
     from matcher.config import Settings
     from matcher.search.embed import get_embedder
+    from matcher.services.context import MatchContext
     from matcher.store.db import get_engine, upgrade
 
     settings = Settings()
@@ -130,13 +124,14 @@ def main() -> None:
     engine = get_engine(f"sqlite:///{tmp}/bench.sqlite")
     upgrade(engine)
     print(f"CPU: {cpu_model()}; cores: {os.cpu_count()}; threads: {settings.threads or os.cpu_count()}; "
-          f"embedder: {embedder.backend} {embedder.quantize}; {args.repeats} runs × {args.queries} queries")
+          f"embedder: {embedder.backend}, queries {embedder.quantize}, documents {embedder.passage_quantize}; "
+          f"{args.repeats} runs × {args.queries} queries")
     print("per-stage p50 ms (median of runs); total p95 ms as min / median / max over runs")
     head = f"{'docs':>7} " + " ".join(f"{k:>9}" for k in STAGES) + f" {'total p95':>22} {'faiss+emb p95':>13} {'overhead':>8}"
     print(head)
     for n in args.sizes:
-        edges = build_context(n, embedder)
-        runs = [one_run(edges, embedder, engine, args.queries) for _ in range(args.repeats)]
+        ctx = MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, edges=build_context(n, embedder))
+        runs = [one_run(ctx, args.queries) for _ in range(args.repeats)]
         stage50 = {k: float(np.median([np.percentile(r[k], 50) for r in runs])) for k in STAGES}
         p95 = sorted(float(np.percentile(r["total"], 95)) for r in runs)
         base = [float(np.percentile(np.array(r["faiss"]) + np.array(r["embed"]), 95)) for r in runs]

@@ -40,8 +40,7 @@ def embedder():
     from matcher.config import Settings
     from matcher.search.embed import Embedder
 
-    s = Settings()
-    return Embedder(s.embedder_path, batch_size=s.embed_batch_size)
+    return Embedder.from_settings(Settings())  # as the product configures it
 
 
 PG_ADMIN_URL = os.environ.get("MATCHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -3,6 +3,7 @@ import os
 import numpy as np
 import pytest
 
+import matcher.search.index as index_module
 from matcher.search.index import BM25Index, VectorIndex
 
 
@@ -88,6 +89,42 @@ def test_hnsw_update_and_remove_never_return_stale_vectors():
     for row in range(3):
         for s, i in zip(scores[row], found[row], strict=True):
             assert s == pytest.approx(float(idx.vector(i) @ vecs[row]), abs=1e-5)
+
+
+def _exact_top(store: dict[int, np.ndarray], q: np.ndarray, k: int) -> list[int]:
+    ids = sorted(store)
+    scores = np.array([float(store[i] @ q) for i in ids])
+    return [ids[j] for j in np.lexsort((ids, -scores))[:k]]
+
+
+def test_sharded_scan_returns_what_an_exact_float32_scan_returns_through_appends_and_removals(monkeypatch):
+    # Small shards and four "cores", so a few hundred vectors exercise the threaded shards,
+    # appends to the last shard, rebalancing rebuilds and removals.
+    monkeypatch.setattr(index_module, "SHARD_ROWS", 50)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
+    idx = VectorIndex(dim=384)
+    vecs = unit(600, seed=11)
+    store = {}
+    idx.add(np.arange(0, 400, 2), vecs[:200])
+    store.update({int(i): v for i, v in zip(np.arange(0, 400, 2), vecs[:200], strict=True)})
+    assert len(idx._shards) == 4
+    for start in range(200, 500, 25):  # appends land in the last shard until it is rebalanced
+        ids = np.arange(1000 + start, 1000 + start + 25)
+        idx.add(ids, vecs[start : start + 25])
+        store.update({int(i): v for i, v in zip(ids, vecs[start : start + 25], strict=True)})
+        shards = [s.ntotal for s in idx._shards]
+        assert sum(shards) == len(idx) and shards[-1] <= 2 * max(shards[0], 25)
+    gone = [0, 2, 1210, 1499]
+    idx.remove(gone)
+    for i in gone:
+        store.pop(i)
+    idx.update([4], vecs[599][None])
+    store[4] = vecs[599]
+    for q in unit(20, seed=12):
+        scores, found = idx.search(q[None], 15)
+        assert found[0].tolist() == _exact_top(store, q, 15)
+        assert np.allclose(scores[0], [store[int(i)] @ q for i in found[0]], atol=1e-6)
+    assert idx.memory_bytes() > idx.ids.size * 384 * 4  # float32 vectors plus the bfloat16 codes
 
 
 def test_save_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):

@@ -42,3 +42,31 @@ def test_documents_that_disappear_leave_the_indexes(settings, embedder, tmp_path
     import_file(engine, no_equipment, "organizations")
     report = sync_indexes(engine, settings, embedder)
     assert report.removed == 1 and len(load_indexes(settings)[0]) == 6
+
+
+def test_a_changed_document_model_re_embeds_every_document(settings, embedder, tmp_path):
+    """Vectors from another precision are not comparable with today's queries: switching
+    documents to the other precision (int8 ↔ fp32) re-embeds them all, once, and the index
+    records it."""
+    from matcher.search.embed import Embedder
+    from matcher.search.index import VectorIndex
+    from matcher.search.indexing import IndexPaths, model_changed
+
+    engine = get_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
+    cache = EmbeddingCache(settings.data_dir / "cache.sqlite")
+    first = sync_indexes(engine, settings, CachedEmbedder(embedder, cache))
+    path = IndexPaths.of(settings).vectors
+    assert VectorIndex.recorded_model(path) == embedder.model_id_for("passage") and not model_changed(settings)
+
+    other = "none" if settings.embed_passage_quantize == "int8" else "int8"
+    flipped = settings.model_copy(update={"embed_passage_quantize": other})
+    assert model_changed(flipped)  # what the index service checks at start-up
+    other_docs = CachedEmbedder(Embedder.from_settings(flipped), cache)
+    assert other_docs.model_id_for("passage") != embedder.model_id_for("passage")
+    assert other_docs.model_id == embedder.model_id  # queries are untouched
+    switched = sync_indexes(engine, flipped, other_docs)
+    assert switched.indexed == switched.embedded == first.documents == 7
+    assert VectorIndex.recorded_model(path) == other_docs.model_id_for("passage") and not model_changed(flipped)
+    assert (sync_indexes(engine, flipped, other_docs).indexed, model_changed(settings)) == (0, True)

@@ -7,19 +7,26 @@ here and carried on the edge; explanations and rendering read them from it.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import numpy as np
 
 from matcher.graph.constraints import ConstraintSet
 from matcher.graph.explain import reason_ja
-from matcher.graph.features import FEATURES, covered_processes, distance_class, edge_features
+from matcher.graph.features import (
+    FEATURES,
+    covered_processes,
+    distance_class,
+    feature_values,
+    rounded_features,
+)
 from matcher.graph.model import CandidateType, History, Party, Ranked, ScoredEdge
 from matcher.graph.scorers import Scorer, feature_matrix
 from matcher.search.retrieve import DEPTH, Retriever
 from matcher.text import lemmas
 from matcher.text.terms import shared_terms
+from matcher.timing import Clock
 
 
 @dataclass
@@ -39,7 +46,7 @@ class EdgeBuilder:
              timings: dict[str, float] | None = None) -> Ranked:
         """Allowed edges sorted by score (ties by id), and the excluded ones with their reason.
         ``timings`` (if given) accumulates seconds per stage: retrieve, constraints, features, score."""
-        clock = _Clock(timings)
+        clock = Clock(timings)
         parties = self.parties[candidate_type]
         hits = self.retriever.candidates(qvec, lemmas(query.text, normalized=True), candidate_type, depth)
         hits = [h for h in hits if h.owner_id in parties]
@@ -57,12 +64,15 @@ class EdgeBuilder:
             else:
                 kept.append((h, cand))
         clock.lap("constraints")
+        now = datetime.now(UTC)
+        rows = []
         for h, cand in kept:
             covered = covered_processes(query, cand)
             dist = distance_class(query.city, cand.city)
-            allowed.append(ScoredEdge(
-                query=query, candidate=cand, hit=h, covered=covered, distance=dist,
-                features=edge_features(query, cand, h, self.history, bm25_top, covered=covered, dist=dist)))
+            allowed.append(ScoredEdge(query=query, candidate=cand, hit=h, covered=covered, distance=dist))
+            rows.append(feature_values(query, cand, h, self.history, bm25_top, now, covered, dist))
+        for e, f in zip(allowed, rounded_features(rows), strict=True):
+            e.features = f
         clock.lap("features")
         if allowed:
             scores = self.scorer.score(feature_matrix([e.features for e in allowed]))
@@ -83,17 +93,3 @@ class EdgeBuilder:
         edge.drivers = {name: round(value, 4) for name, value in ordered}
         edge.reason = reason_ja(edge)
         return edge
-
-
-class _Clock:
-    """Adds the seconds since the last lap to ``timings[stage]``; free when timings is None."""
-
-    def __init__(self, timings: dict[str, float] | None) -> None:
-        self.timings = timings
-        self.last = time.perf_counter() if timings is not None else 0.0
-
-    def lap(self, stage: str) -> None:
-        if self.timings is not None:
-            now = time.perf_counter()
-            self.timings[stage] = self.timings.get(stage, 0.0) + now - self.last
-            self.last = now

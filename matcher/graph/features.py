@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
+
+import numpy as np
 
 from matcher.graph.model import History, Party
 from matcher.search.retrieve import Hit
@@ -48,18 +51,37 @@ def distance_class(a: str | None, b: str | None) -> str:
     return "elsewhere"
 
 
+@lru_cache(maxsize=4096)
 def _norm_cert(c: str) -> str:
     return re.sub(r"\s+", "", c).upper()
 
 
-def certs_wanted(text: str) -> set[str]:
-    return {_norm_cert(m) for m in CERT_PATTERN.findall(text)}
+@lru_cache(maxsize=1024)
+def certs_wanted(text: str) -> frozenset[str]:
+    """Certifications a text asks for (cached: a query's text is read once per candidate)."""
+    return frozenset(_norm_cert(m) for m in CERT_PATTERN.findall(text))
 
 
 def edge_features(query: Party, cand: Party, hit: Hit, history: History, bm25_top: float,
                   now: datetime | None = None, covered: tuple[str, ...] | None = None,
                   dist: str | None = None) -> dict[str, float]:
-    """``covered`` and ``dist`` may be passed when the caller already has them for the edge."""
+    """The features of one edge; ``covered`` and ``dist`` may be passed when the caller already
+    has them for the edge."""
+    return rounded_features([feature_values(query, cand, hit, history, bm25_top, now, covered, dist)])[0]
+
+
+def rounded_features(rows: list[list[float]]) -> list[dict[str, float]]:
+    """Feature rows (in ``FEATURES`` order) as dicts rounded to 6 decimals, so stored features
+    read the same everywhere. One numpy call for all edges of a query: Python's ``round`` per
+    value cost more than computing the features."""
+    m = np.round(np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES)), 6)
+    return [dict(zip(FEATURES, r, strict=True)) for r in m.tolist()]
+
+
+def feature_values(query: Party, cand: Party, hit: Hit, history: History, bm25_top: float,
+                   now: datetime | None = None, covered: tuple[str, ...] | None = None,
+                   dist: str | None = None) -> list[float]:
+    """Unrounded feature values of one edge, in ``FEATURES`` order."""
     now = now or datetime.now(UTC)
     held = {_norm_cert(c) for c in cand.certifications}
     wanted = certs_wanted(query.text)
@@ -101,7 +123,7 @@ def edge_features(query: Party, cand: Party, hit: Hit, history: History, bm25_to
         "pair_rejects": float(history.pair_rejects.get(key, 0)),
         "freshness": math.exp(-max(age_days, 0) / 365.0),
     }
-    return {name: round(float(f[name]), 6) for name in FEATURES}
+    return [float(f[name]) for name in FEATURES]
 
 
 def covered_processes(query: Party, cand: Party) -> tuple[str, ...]:

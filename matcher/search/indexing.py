@@ -67,6 +67,15 @@ def index_lock(settings: Settings) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def model_changed(settings: Settings) -> bool:
+    """The saved vector index was embedded by another model than the configured one (a sync
+    re-embeds every document)."""
+    from matcher.search.embed import passage_model_id
+
+    recorded = VectorIndex.recorded_model(IndexPaths.of(settings).vectors)
+    return recorded is not None and recorded != passage_model_id(settings)
+
+
 def stale_documents(engine: Engine) -> int:
     """Documents stored but not (or not as they are now) in the indexes: what a sync would do."""
     with session_scope(engine) as session:
@@ -88,7 +97,11 @@ def _sync(engine: Engine, settings: Settings, embedder, progress: Callable[[int]
         docs = session.exec(select(Document.id, Document.text, Document.content_hash,
                                    Document.indexed_hash)).all()
     live = {int(d[0]) for d in docs}
-    stale = [d for d in docs if d[3] != d[2] or int(d[0]) not in vectors or int(d[0]) not in bm25]
+    model = embedder.model_id_for("passage")
+    # Vectors from another model (or precision) are not comparable with today's queries: when
+    # the configured document model changed, every document is re-embedded.
+    same_model = vectors.model == model
+    stale = [d for d in docs if not same_model or d[3] != d[2] or int(d[0]) not in vectors or int(d[0]) not in bm25]
     gone = [int(i) for i in vectors.ids if int(i) not in live]
     if on_total:
         on_total(len(stale))
@@ -101,7 +114,8 @@ def _sync(engine: Engine, settings: Settings, embedder, progress: Callable[[int]
     if gone:
         vectors.remove(gone)
         bm25.remove(gone)
-    if stale or gone:
+    vectors.model = model
+    if stale or gone or not same_model:
         paths = IndexPaths.of(settings)
         vectors.save(paths.vectors)
         bm25.save(paths.bm25)

@@ -53,18 +53,13 @@ class Hit:
     doc_ids: list[int] = field(default_factory=list)
 
 
-def _owner_order(doc_ids: Iterable[int], meta: dict[int, DocMeta], owner_type: str,
-                 exclude: set[int]) -> list[int]:
-    seen: dict[int, None] = {}
-    for d in doc_ids:
-        m = meta.get(int(d))
-        if m is not None and m.owner_type == owner_type and m.owner_id not in exclude:
-            seen.setdefault(m.owner_id, None)
-    return list(seen)
-
-
 class Retriever:
-    """Candidates of one owner type for a query, from the shared document indexes."""
+    """Candidates of one owner type for a query, from the shared document indexes.
+
+    Document → owner lookups are sorted arrays, so mapping a fetched list of hundreds of
+    documents to owners, and scoring every document of the kept owners, are array operations
+    rather than a Python loop per document (the difference is milliseconds at 100k documents).
+    """
 
     def __init__(self, vectors: VectorIndex, bm25: BM25Index, meta: dict[int, DocMeta]) -> None:
         self.vectors, self.bm25, self.meta = vectors, bm25, meta
@@ -74,9 +69,28 @@ class Retriever:
         self.count_: dict[str, int] = {}
         for m in meta.values():
             self.count_[m.owner_type] = self.count_.get(m.owner_type, 0) + 1
+        ordered = sorted(meta)
+        self._type_code = {t: k for k, t in enumerate(sorted(self.count_))}
+        self._doc_ids = np.array(ordered, dtype=np.int64)
+        self._doc_owner = np.array([meta[d].owner_id for d in ordered], dtype=np.int64)
+        self._doc_type = np.array([self._type_code[meta[d].owner_type] for d in ordered], dtype=np.int16)
 
     def docs_of(self, owner_type: str, owner_id: int) -> list[int]:
         return self.docs_of_.get((owner_type, owner_id), [])
+
+    def _owner_order(self, doc_ids: np.ndarray, owner_type: str, exclude: set[int]) -> list[int]:
+        """Owners of the given type in the order their first document appears."""
+        doc_ids = np.asarray(doc_ids, dtype=np.int64)
+        doc_ids = doc_ids[doc_ids >= 0]
+        if not doc_ids.size or not self._doc_ids.size:
+            return []
+        pos = np.minimum(np.searchsorted(self._doc_ids, doc_ids), len(self._doc_ids) - 1)
+        ok = (self._doc_ids[pos] == doc_ids) & (self._doc_type[pos] == self._type_code.get(owner_type, -1))
+        owners = self._doc_owner[pos[ok]]
+        if exclude:
+            owners = owners[~np.isin(owners, np.fromiter(exclude, dtype=np.int64))]
+        _, first = np.unique(owners, return_index=True)
+        return owners[np.sort(first)].tolist()
 
     def candidates(self, query_vec: np.ndarray, query_lemmas: Sequence[str], owner_type: str,
                    depth: int = DEPTH, exclude: Iterable[int] = ()) -> list[Hit]:
@@ -85,26 +99,58 @@ class Retriever:
         share = self.count_.get(owner_type, 0) / max(len(self.meta), 1)
         fetch = min(len(self.vectors), int(depth * 3 / max(share, 0.05)) + depth)
         _, dense_ids = self.vectors.search(query_vec[None, :], fetch)
-        dense_owners = _owner_order((i for i in dense_ids[0] if i >= 0), self.meta, owner_type, exclude)[:depth]
+        dense_owners = self._owner_order(dense_ids[0], owner_type, exclude)[:depth]
         raw = self.bm25.score_array(query_lemmas)
         _, lexical_docs = self.bm25.top_from(raw, fetch)
-        bm25_owners = _owner_order(lexical_docs, self.meta, owner_type, exclude)[:depth]
+        bm25_owners = self._owner_order(lexical_docs, owner_type, exclude)[:depth]
         fused = rrf_fuse([dense_owners, bm25_owners], limit=depth)
         dense_rank = {o: r for r, o in enumerate(dense_owners, start=1)}
         bm25_rank = {o: r for r, o in enumerate(bm25_owners, start=1)}
+        docs_per_owner = [self.docs_of(owner_type, owner) for owner, _ in fused]
+        stats = self._owner_stats(query_vec, raw, docs_per_owner)
+        return [Hit(owner_id=owner, rrf=rrf, dense_max=dmax, dense_mean=dmean, bm25_max=bmax,
+                    dense_rank=dense_rank.get(owner), bm25_rank=bm25_rank.get(owner),
+                    best_doc=docs[best] if docs else None, doc_ids=docs)
+                for (owner, rrf), docs, (dmax, dmean, bmax, best)
+                in zip(fused, docs_per_owner, stats, strict=True)]
+
+    def _owner_stats(self, query_vec: np.ndarray, raw: np.ndarray,
+                     docs_per_owner: list[list[int]]) -> list[tuple[float, float, float, int]]:
+        """Per owner: max and mean exact cosine over its indexed documents, max BM25 score, and
+        the position of its best document (the first when none is indexed); 0.0 where no
+        document is indexed. One pass over all documents of all owners, reduced by segment."""
+        lengths = np.array([len(d) for d in docs_per_owner], dtype=np.int64)
+        if not lengths.size or not lengths.sum():
+            return [(0.0, 0.0, 0.0, 0)] * len(docs_per_owner)
+        sims, lexical = self._doc_scores(query_vec, raw, [d for docs in docs_per_owner for d in docs])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        seg = np.minimum(starts, len(sims) - 1)  # reduceat needs in-range starts; empty owners masked below
+        valid = ~np.isnan(sims)
+        masked = np.where(valid, sims, -np.inf)
+        dense_max = np.maximum.reduceat(masked, seg)
+        found = np.add.reduceat(valid, seg).astype(np.float32)
+        dense_mean = np.add.reduceat(np.where(valid, sims, 0.0).astype(np.float32), seg) / np.maximum(found, 1)
+        bm25_max = np.maximum.reduceat(np.where(np.isnan(lexical), -np.inf, lexical), seg)
+        at_max = masked == np.repeat(dense_max, lengths)
+        first = np.minimum.reduceat(np.where(at_max, np.arange(len(sims)), len(sims)), seg) - starts
         out = []
-        for owner, rrf in fused:
-            docs = self.docs_of(owner_type, owner)
-            sims = self.vectors.exact_scores(query_vec, docs)
-            found = sims[~np.isnan(sims)]
-            lexical = [float(raw[p]) for p in (self.bm25.position(d) for d in docs) if p is not None]
-            best = int(np.argmax(np.where(np.isnan(sims), -np.inf, sims))) if found.size else 0
-            out.append(Hit(
-                owner_id=owner, rrf=rrf,
-                dense_max=float(found.max()) if found.size else 0.0,
-                dense_mean=float(found.mean()) if found.size else 0.0,
-                bm25_max=max(lexical) if lexical else 0.0,
-                dense_rank=dense_rank.get(owner), bm25_rank=bm25_rank.get(owner),
-                best_doc=docs[best] if docs else None, doc_ids=docs,
-            ))
+        for k in range(len(lengths)):
+            if not lengths[k]:
+                out.append((0.0, 0.0, 0.0, 0))
+                continue
+            any_found = found[k] > 0
+            out.append((float(dense_max[k]) if any_found else 0.0, float(dense_mean[k]) if any_found else 0.0,
+                        float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0,
+                        int(first[k]) if any_found else 0))
         return out
+
+    def _doc_scores(self, query_vec: np.ndarray, raw: np.ndarray, docs: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Exact cosine and BM25 score of each document (nan where a document is not indexed)."""
+        sims = self.vectors.exact_scores(query_vec, docs)
+        lexical = np.full(len(docs), np.nan, dtype=np.float32)
+        if raw.size:
+            positions = [self.bm25.position(d) for d in docs]
+            known = [k for k, p in enumerate(positions) if p is not None]
+            lexical[known] = raw[[positions[k] for k in known]]
+        return sims, lexical
+

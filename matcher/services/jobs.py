@@ -23,7 +23,7 @@ from sqlalchemy import Engine, update
 from sqlmodel import select
 
 from matcher.config import Settings, get_settings
-from matcher.search.indexing import stale_documents, sync_indexes
+from matcher.search.indexing import model_changed, stale_documents, sync_indexes
 from matcher.store.db import session_scope
 from matcher.store.tables import IndexJob
 
@@ -148,7 +148,7 @@ class IndexJobs:
 
     def repair(self) -> IndexJob | None:
         """At start-up: jobs this process's predecessor left running are over; anything stored
-        but not indexed (a kill -9 mid-import) gets a job."""
+        but not indexed (a kill -9 mid-import), or indexed by another embedding model, gets a job."""
         if not self.settings.redis_url:
             with session_scope(self.engine) as s:
                 for job in s.exec(select(IndexJob).where(IndexJob.state == "running")).all():
@@ -157,7 +157,7 @@ class IndexJobs:
                 queued = s.exec(select(IndexJob).where(IndexJob.state == "queued")).first()
             if queued is not None:
                 self._start_thread()
-        return self.enqueue("repair") if stale_documents(self.engine) else None
+        return self.enqueue("repair") if stale_documents(self.engine) or model_changed(self.settings) else None
 
     def status(self) -> IndexStatus:
         """The latest job and how many documents still wait: what the desk, API and CLI show."""

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy import insert
 
 from matcher.graph.model import (
     CANDIDATE_TYPES,
@@ -27,7 +28,8 @@ from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
 from matcher.solve.capped import capped_assignment, default_cap
 from matcher.store.db import session_scope
-from matcher.store.tables import Suggestion
+from matcher.store.tables import Suggestion, utcnow
+from matcher.timing import Clock
 
 
 def query_vector(ctx: MatchContext, query: Party) -> np.ndarray:
@@ -35,34 +37,40 @@ def query_vector(ctx: MatchContext, query: Party) -> np.ndarray:
 
 
 def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
-    """One Suggestion row per listed edge; the edges learn their suggestion ids."""
+    """One Suggestion row per listed edge; the edges learn their suggestion ids. One multi-row
+    INSERT … RETURNING (ids in row order) rather than ORM objects: building ten models cost more
+    than writing them."""
     run_id = shortlist.run_id or uuid.uuid4().hex
     shortlist.run_id = run_id
+    now = utcnow()
+    rows = [dict(run_id=run_id, query_type=shortlist.query.type, query_id=shortlist.query.id,
+                 candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
+                 kind="partner" if edge.candidate_type == "organization" else "seed",
+                 rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
+                 features=dict(sorted(edge.features.items())), members=None, explanation=edge.reason,
+                 created_at=now)
+            for edge in shortlist.candidates]
     with session_scope(ctx.engine) as s:
-        rows = []
-        for edge in shortlist.candidates:
-            row = Suggestion(run_id=run_id, query_type=shortlist.query.type, query_id=shortlist.query.id,
-                             candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
-                             kind="partner" if edge.candidate_type == "organization" else "seed",
-                             rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
-                             features=dict(sorted(edge.features.items())), explanation=edge.reason)
-            s.add(row)
-            rows.append(row)
-        s.flush()
-        for edge, row in zip(shortlist.candidates, rows, strict=True):
-            edge.suggestion_id = row.id
+        ids = s.execute(insert(Suggestion).returning(Suggestion.id, sort_by_parameter_order=True), rows).scalars().all()
+    for edge, id_ in zip(shortlist.candidates, ids, strict=True):
+        edge.suggestion_id = id_
 
 
 def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "partners", k: int = 10,
                     store: bool = True, run_id: str | None = None, chosen: dict[str, list[int]] | None = None,
-                    qvec: np.ndarray | None = None) -> Shortlist:
+                    qvec: np.ndarray | None = None, timings: dict[str, float] | None = None) -> Shortlist:
     """Rank, constrain, explain and (optionally) store one shortlist. ``chosen`` overrides the
-    top-k per candidate type (the batch passes its capped assignment here)."""
+    top-k per candidate type (the batch passes its capped assignment here). ``timings`` (if
+    given) accumulates seconds per stage: embed, retrieve, constraints, features, score,
+    explain, store (past decisions read and suggestions written)."""
+    clock = Clock(timings)
     qvec = query_vector(ctx, query) if qvec is None else qvec
+    clock.lap("embed")
     candidates: list[ScoredEdge] = []
     excluded: list[ScoredEdge] = []
     for cand_type in CANDIDATE_TYPES[kind]:
-        ranked = ctx.edges.rank(query, cand_type, qvec)
+        ranked = ctx.edges.rank(query, cand_type, qvec, timings=timings)
+        clock.skip()  # rank kept its own stages
         picks = ranked.edges[:k]
         if chosen is not None and cand_type in chosen:
             by_id = {e.candidate.id: e for e in ranked.edges}
@@ -71,6 +79,7 @@ def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "part
             edge.rank = r
             candidates.append(ctx.edges.explain(edge))
         excluded.extend(ranked.excluded)
+        clock.lap("explain")
     past = pair_decisions(ctx.engine, query.type, query.id)
     for edge in candidates:
         edge.decision = past.get((edge.candidate_type, edge.candidate.id))
@@ -78,6 +87,7 @@ def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "part
                           excluded=excluded, run_id=run_id)
     if store and candidates:
         store_suggestions(ctx, shortlist)
+    clock.lap("store")
     return shortlist
 
 
