@@ -160,3 +160,27 @@ def _qvec(ctx, ref):
     if ref not in _QVEC:
         _QVEC[ref] = query_vector(ctx, need_party(ctx, find_need(ctx, ref)))
     return _QVEC[ref]
+
+
+def test_suggestions_are_stored_in_rank_order_with_their_ids_on_both_stores(engine):
+    """store_suggestions writes one multi-row INSERT … RETURNING: each edge must learn the id of
+    its own row (SQLite and PostgreSQL), and the row holds what the edge held."""
+    from types import SimpleNamespace
+
+    from matcher.graph.model import Party, ScoredEdge, Shortlist
+
+    query = Party(type="need", id=7, text="試作")
+    edges = [ScoredEdge(query=query, candidate=Party(type="organization", id=100 - r, name=f"社{r}"),
+                        features={"dense_max": 0.9 - r / 10, "coverage": 1.0}, score=1.0 - r / 10,
+                        reason=f"理由{r}", rank=r)
+             for r in range(1, 6)]
+    shortlist = Shortlist(query=query, kind="partners", model_version="v-test", candidates=edges, excluded=[])
+    sl.store_suggestions(SimpleNamespace(engine=engine, model_version="v-test"), shortlist)
+    with session_scope(engine) as s:
+        rows = {r.id: r for r in s.exec(select(Suggestion).where(Suggestion.run_id == shortlist.run_id))}
+    assert len(rows) == 5 and len({e.suggestion_id for e in edges}) == 5
+    for e in edges:
+        row = rows[e.suggestion_id]
+        assert (row.candidate_id, row.rank, row.explanation, row.kind) == (e.candidate.id, e.rank, e.reason, "partner")
+        assert row.features == dict(sorted(e.features.items())) and row.members is None
+        assert row.model_version == "v-test" and row.created_at is not None

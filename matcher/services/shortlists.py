@@ -47,7 +47,7 @@ def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
                  candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
                  kind="partner" if edge.candidate_type == "organization" else "seed",
                  rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
-                 features=dict(sorted(edge.features.items())), members=None, explanation=edge.reason,
+                 features=dict(sorted(edge.features.items())), explanation=edge.reason,
                  created_at=now)
             for edge in shortlist.candidates]
     with session_scope(ctx.engine) as s:
