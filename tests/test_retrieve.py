@@ -80,3 +80,18 @@ def test_vectorised_candidates_agree_with_the_per_document_loop(seed, owner_type
 def test_an_owner_type_absent_from_the_index_gets_no_candidates():
     r, _, qvec = corpus(0)
     assert r.candidates(qvec, ["切削"], "institution") == []
+
+
+def test_owner_statistics_with_owners_that_have_no_documents():
+    """Segments are reduced only over owners that have documents: an empty owner in the middle
+    or at the end neither shortens its neighbour's segment nor gets numbers of its own."""
+    r, _, qvec = corpus(1)
+    indexed = [int(i) for i in r.vectors.ids[:4]]
+    raw = r.bm25.score_array(["切削", "溶接"])
+    groups = [[indexed[0], indexed[1]], [], [indexed[2], indexed[3]], []]
+    stats = r._owner_stats(qvec, raw, groups)
+    assert stats[1] == stats[3] == (0.0, 0.0, 0.0, 0)
+    for docs, (dmax, dmean, _, best) in zip(groups[::2], stats[::2], strict=True):
+        sims = [float(r.vectors.vector(d) @ qvec) for d in docs]
+        assert dmax == pytest.approx(max(sims), abs=1e-6) and dmean == pytest.approx(np.mean(sims), abs=1e-6)
+        assert best == int(np.argmax(sims))

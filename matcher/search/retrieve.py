@@ -120,28 +120,26 @@ class Retriever:
         the position of its best document (the first when none is indexed); 0.0 where no
         document is indexed. One pass over all documents of all owners, reduced by segment."""
         lengths = np.array([len(d) for d in docs_per_owner], dtype=np.int64)
-        if not lengths.size or not lengths.sum():
-            return [(0.0, 0.0, 0.0, 0)] * len(docs_per_owner)
+        out = [(0.0, 0.0, 0.0, 0)] * len(docs_per_owner)
+        owners = np.nonzero(lengths)[0]  # reduceat needs non-empty segments
+        if not owners.size:
+            return out
         sims, lexical = self._doc_scores(query_vec, raw, [d for docs in docs_per_owner for d in docs])
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-        seg = np.minimum(starts, len(sims) - 1)  # reduceat needs in-range starts; empty owners masked below
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[owners]
         valid = ~np.isnan(sims)
         masked = np.where(valid, sims, -np.inf)
-        dense_max = np.maximum.reduceat(masked, seg)
-        found = np.add.reduceat(valid, seg).astype(np.float32)
-        dense_mean = np.add.reduceat(np.where(valid, sims, 0.0).astype(np.float32), seg) / np.maximum(found, 1)
-        bm25_max = np.maximum.reduceat(np.where(np.isnan(lexical), -np.inf, lexical), seg)
-        at_max = masked == np.repeat(dense_max, lengths)
-        first = np.minimum.reduceat(np.where(at_max, np.arange(len(sims)), len(sims)), seg) - starts
-        out = []
-        for k in range(len(lengths)):
-            if not lengths[k]:
-                out.append((0.0, 0.0, 0.0, 0))
-                continue
-            any_found = found[k] > 0
-            out.append((float(dense_max[k]) if any_found else 0.0, float(dense_mean[k]) if any_found else 0.0,
-                        float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0,
-                        int(first[k]) if any_found else 0))
+        dense_max = np.maximum.reduceat(masked, starts)
+        found = np.add.reduceat(valid, starts)
+        dense_mean = np.add.reduceat(np.where(valid, sims, 0.0).astype(np.float32), starts) / np.maximum(found, 1).astype(np.float32)
+        bm25_max = np.maximum.reduceat(np.where(np.isnan(lexical), -np.inf, lexical), starts)
+        at_max = masked == np.repeat(dense_max, lengths[owners])
+        first = np.minimum.reduceat(np.where(at_max, np.arange(len(sims)), len(sims)), starts) - starts
+        for k, owner in enumerate(owners):
+            if found[k]:
+                out[owner] = (float(dense_max[k]), float(dense_mean[k]),
+                              float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0, int(first[k]))
+            else:
+                out[owner] = (0.0, 0.0, float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0, 0)
         return out
 
     def _doc_scores(self, query_vec: np.ndarray, raw: np.ndarray, docs: list[int]) -> tuple[np.ndarray, np.ndarray]:
