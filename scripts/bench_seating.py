@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import sys
 import time
@@ -32,6 +31,7 @@ from matcher.solve.seating import (  # noqa: E402
     solve_seating,
     violations,
 )
+from scripts.benchlib import cpu_model  # noqa: E402
 
 SHAPES = {60: (6, 3), 120: (8, 3), 300: (8, 4)}  # participants → (table size, rounds)
 
@@ -67,9 +67,7 @@ def main() -> None:
     args = ap.parse_args()
     budgets = [float(x) for x in args.budgets.split(",")]
     sizes = [int(x) for x in args.sizes.split(",")]
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    print(f"CPU: {cpu}; cores: {os.cpu_count()}; CP-SAT workers: 2; "
+    print(f"CPU: {cpu_model()}; cores: {os.cpu_count()}; CP-SAT workers: 2; "
           f"tabu budget = seconds × {ITERATIONS_PER_SECOND} iterations")
     rows, curves = [], {}
     for n in sizes:

@@ -21,6 +21,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.benchlib import cpu_model, spread  # noqa: E402
+
 VOCAB = ["切削", "研削", "旋削", "板金", "溶接", "めっき", "熱処理", "塗装", "樹脂", "成形", "基板", "実装", "検査", "試作", "金型", "プレス", "鋳造", "鍛造", "ステンレス", "アルミニウム", "チタン", "真鍮", "精密", "部品", "装置", "半導体", "医療", "航空", "自動車", "筐体", "小ロット", "量産", "公差", "研磨", "鏡面", "治具", "設計", "組立", "測定", "品質", "短納期", "一貫", "表面", "処理", "陽極", "酸化", "射出", "順送"]
 PROCS = ["切削", "研削", "板金", "溶接", "めっき", "熱処理", "塗装", "樹脂成形", "基板実装", "検査"]
 QUERIES = ["半導体製造装置向けステンレス部品の切削・溶接・研削と検査を一貫で依頼したい",
@@ -62,17 +64,6 @@ def build_context(n_docs: int, embedder):
 
 
 STAGES = ("embed", "retrieve", "constraints", "features", "score", "explain", "store")
-
-
-def cpu_model() -> str:
-    info = Path("/proc/cpuinfo")
-    if info.exists():
-        for line in info.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    import platform
-
-    return platform.processor() or "unknown"
 
 
 def one_run(ctx, n_queries: int) -> dict[str, list[float]]:
@@ -133,11 +124,11 @@ def main() -> None:
         ctx = MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, edges=build_context(n, embedder))
         runs = [one_run(ctx, args.queries) for _ in range(args.repeats)]
         stage50 = {k: float(np.median([np.percentile(r[k], 50) for r in runs])) for k in STAGES}
-        p95 = sorted(float(np.percentile(r["total"], 95)) for r in runs)
+        p95 = [float(np.percentile(r["total"], 95)) for r in runs]
         base = [float(np.percentile(np.array(r["faiss"]) + np.array(r["embed"]), 95)) for r in runs]
         med_base = float(np.median(base))
         print(f"{n:7d} " + " ".join(f"{stage50[k]:9.2f}" for k in STAGES)
-              + f" {p95[0]:6.1f} / {np.median(p95):5.1f} / {p95[-1]:5.1f} {med_base:13.2f} {np.median(p95) / med_base:8.2f}×")
+              + f" {spread(p95):>22} {med_base:13.2f} {np.median(p95) / med_base:8.2f}×")
     print("target: shortlist p95 ≤ 50 ms at 100k documents (query embedding included)")
 
 

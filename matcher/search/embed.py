@@ -119,10 +119,16 @@ def model_id(model_path: Path, backend: str, quantize: str) -> str:
     return base + {"none": "", "int8": "+int8" if backend == "torch" else "+onnx-int8"}[quantize]
 
 
+def passage_quantize(s: Settings) -> str:
+    """The configured documents' precision: the int8 copy only on ONNX Runtime (that copy stays
+    within 0.005 of fp32 on held-out JSTS, torch's dynamic int8 does not); torch embeds documents
+    as it embeds queries."""
+    return s.embed_passage_quantize if s.embed_backend == "onnx" else s.embed_quantize
+
+
 def passage_model_id(s: Settings) -> str:
     """The configured document model's id, without loading the model."""
-    passage = s.embed_passage_quantize if s.embed_backend == "onnx" else s.embed_quantize
-    return model_id(s.embedder_path, s.embed_backend, passage)
+    return model_id(s.embedder_path, s.embed_backend, passage_quantize(s))
 
 
 class Embedder:
@@ -172,11 +178,9 @@ class Embedder:
 
     @classmethod
     def from_settings(cls, s: Settings) -> Embedder:
-        """The configured embedder. Documents take the int8 copy only on ONNX Runtime: that copy
-        stays within 0.005 of fp32 on held-out JSTS, torch's dynamic int8 does not."""
-        passage = s.embed_passage_quantize if s.embed_backend == "onnx" else s.embed_quantize
+        """The configured embedder."""
         return cls(s.embedder_path, batch_size=s.embed_batch_size, threads=s.threads, quantize=s.embed_quantize,
-                   backend=s.embed_backend, passage_quantize=passage)
+                   backend=s.embed_backend, passage_quantize=passage_quantize(s))
 
     @property
     def model_id(self) -> str:

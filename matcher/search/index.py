@@ -209,27 +209,22 @@ class VectorIndex:
         if not len(self) or k <= 0:
             return scores, ids
         if self.kind_ == "flat":
-            # Over-fetch past ties at half precision, then exact float32 scores; ties by id.
+            # Over-fetch past bfloat16 error; FAISS labels are positions in self._vecs.
             _, raw = self._faiss.search(q, min(len(self), 2 * k))
-            for row in range(len(q)):
-                pos = raw[row][raw[row] >= 0]
-                exact = _dots(self._vecs[pos], q[row])
-                found = self._ids[pos]
-                order = np.lexsort((found, -exact))[:k]
-                scores[row, : len(order)], ids[row, : len(order)] = exact[order], found[order]
-            return scores, ids
-        # HNSW: over-fetch past stale entries and approximation, re-score exactly.
-        fetch = min(len(self) + self._stale, max(k + self._stale, 2 * k))
-        _, raw_i = self._faiss.search(q, fetch)
-        for row in range(len(q)):
-            seen = {int(i) for i in raw_i[row] if i >= 0 and int(i) in self._pos}
-            seen_ids = sorted(seen)
-            exact = _dots(self._vecs[[self._pos[i] for i in seen_ids]], q[row]) if seen_ids else []
-            hits = [(float(s), i) for s, i in zip(exact, seen_ids, strict=True)]
-            # Ties broken by id so the same input always gives the same order.
-            hits.sort(key=lambda h: (-h[0], h[1]))
-            for col, (s, i) in enumerate(hits[:k]):
-                scores[row, col], ids[row, col] = s, i
+            positions = [row[row >= 0] for row in raw]
+        else:
+            # HNSW: over-fetch past stale entries and approximation; labels are ids, and a stale
+            # entry may repeat a live id or name a removed one.
+            _, raw = self._faiss.search(q, min(len(self) + self._stale, max(k + self._stale, 2 * k)))
+            positions = [np.unique([self._pos[int(i)] for i in row if i >= 0 and int(i) in self._pos]).astype(np.int64)
+                         for row in raw]
+        for r, pos in enumerate(positions):
+            # Exact float32 scores of what was fetched; ties broken by id so the same input
+            # always gives the same order.
+            exact = _dots(self._vecs[pos], q[r])
+            found = self._ids[pos]
+            order = np.lexsort((found, -exact))[:k]
+            scores[r, : len(order)], ids[r, : len(order)] = exact[order], found[order]
         return scores, ids
 
     def exact_scores(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:

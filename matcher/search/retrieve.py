@@ -135,11 +135,9 @@ class Retriever:
         at_max = masked == np.repeat(dense_max, lengths[owners])
         first = np.minimum.reduceat(np.where(at_max, np.arange(len(sims)), len(sims)), starts) - starts
         for k, owner in enumerate(owners):
-            if found[k]:
-                out[owner] = (float(dense_max[k]), float(dense_mean[k]),
-                              float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0, int(first[k]))
-            else:
-                out[owner] = (0.0, 0.0, float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0, 0)
+            bm25 = float(bm25_max[k]) if np.isfinite(bm25_max[k]) else 0.0
+            out[owner] = ((float(dense_max[k]), float(dense_mean[k]), bm25, int(first[k])) if found[k]
+                          else (0.0, 0.0, bm25, 0))
         return out
 
     def _doc_scores(self, query_vec: np.ndarray, raw: np.ndarray, docs: list[int]) -> tuple[np.ndarray, np.ndarray]:
