@@ -8,6 +8,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from api.deps import SESSION_COOKIE, AppState
 from api.security import BodyLimit, SecurityHeaders
@@ -16,8 +17,9 @@ from matcher.errors import MatcherError
 from matcher.exchange.spec import FieldError
 
 ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありません", 404: "見つかりません", 409: "処理できません",
-                413: "ファイルが大きすぎます", 422: "入力に誤りがあります", 429: "しばらく待ってください",
-                500: "内部エラー"}
+                410: "ご利用いただけません", 413: "ファイルが大きすぎます", 422: "入力に誤りがあります",
+                429: "しばらく待ってください", 500: "内部エラー", 503: "一時的に利用できません"}
+RETRY_AFTER_S = 5
 
 
 class MatcherApp(FastAPI):
@@ -113,8 +115,29 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
         """The one place domain errors become HTTP: the class says the status."""
         return error_response(request, exc.status, exc.message)
 
+    @app.exception_handler(DBAPIError)
+    async def database_unavailable(request: Request, exc: DBAPIError):
+        """The database went away (a restart, a failover, a dropped connection): 503 with
+        Retry-After, never an unhandled exception. The pool pre-pings, so the next request gets
+        a fresh connection; what was not committed was not acknowledged."""
+        import logging
+
+        if not (exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)):
+            raise exc
+        logging.getLogger("matcher").warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                                             type(exc.orig).__name__ if exc.orig is not None else type(exc).__name__)
+        return error_response(request, 503, "データベースに一時的に接続できません。しばらくしてから再度お試しください。"
+                                             " / the database is temporarily unavailable",
+                              headers={"Retry-After": str(RETRY_AFTER_S)})
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
+        if not request.url.path.startswith("/api") and "text/html" in request.headers.get("accept", ""):
+            # A browser with a bad value in the address: the site's Japanese page, not JSON.
+            in_path = any((e.get("loc") or ("",))[0] == "path" for e in exc.errors())
+            if in_path:
+                return error_response(request, 404, "ページが見つかりません（アドレスに誤りがあります）")
+            return error_response(request, 422, "アドレスの値に誤りがあります。リンクから開き直してください。")
         errors = []
         for e in exc.errors():
             ctx = e.get("ctx") or {}

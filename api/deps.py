@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Engine
 
 from matcher.config import Settings
+from matcher.infra.jobs import JobRunner
 from matcher.services.auth import LoginLimiter, Tokens, secret_key
 from matcher.services.context import ContextCache, MatchContext
 from matcher.services.jobs import IndexJobs
@@ -25,6 +26,7 @@ class AppState:
     tokens: Tokens
     limiter: LoginLimiter
     contexts: ContextCache
+    runner: JobRunner
     jobs: IndexJobs
 
     @classmethod
@@ -35,10 +37,15 @@ class AppState:
         engine = get_engine(settings.sqlalchemy_url)
         upgrade(engine)
         limiter = LoginLimiter(settings.redis_url or "memory://")
-        jobs = IndexJobs(engine, settings, lambda: get_embedder(settings))
+        contexts = ContextCache(engine, settings, lambda: get_embedder(settings))
+        # One runner for every background job; in thread mode its jobs borrow this process's
+        # embedder and cached match context instead of loading their own.
+        runner = JobRunner(engine, settings, {"embedder": lambda: get_embedder(settings), "context": contexts.get})
+        runner.repair()  # jobs a dead process left running are failed (and can be run again)
+        jobs = IndexJobs(engine, settings, lambda: get_embedder(settings), runner)
         jobs.repair()  # anything stored but never indexed (a crash mid-import) is queued now
         return cls(settings, engine, Tokens(secret_key(settings.data_dir, settings.secret_key), engine), limiter,
-                   ContextCache(engine, settings, lambda: get_embedder(settings)), jobs)
+                   contexts, runner, jobs)
 
     def context(self) -> MatchContext:
         """The match context, reloaded whenever the store's data version or the indexes moved."""

@@ -19,10 +19,6 @@ from matcher.store.tables import AuditLog, User
 router = APIRouter(include_in_schema=False)
 STATUS_JA = {"active": "有効", "candidate": "候補", "retired": "過去の版"}
 ROLE_JA = {"admin": "管理者", "coordinator": "コーディネーター", "company": "企業"}
-ACTION_JA = {"ingest": "取り込み", "decide": "判定", "feedback_import": "判定の一括取り込み", "train": "学習",
-             "promote": "版の切り替え", "rollback": "版を戻す", "user_create": "利用者の作成",
-             "sessions_revoke": "セッションの失効", "user_active": "利用者の有効・無効", "company_reply": "企業の回答",
-             "organizations_upsert": "企業の登録・編集"}
 AUDIT_PAGE = 50
 
 
@@ -170,8 +166,13 @@ def audit_page(request: Request, st: State, user: OptionalUser, page: int = 1) -
     with session_scope(st.engine) as s:
         total = s.exec(select(func.count()).select_from(AuditLog)).one()
         rows = s.exec(select(AuditLog).order_by(AuditLog.id.desc()).offset((page - 1) * AUDIT_PAGE).limit(AUDIT_PAGE)).all()
-    entries = [{"at": r.at, "actor": r.actor or "（システム）", "action": ACTION_JA.get(r.action, r.action),
-                "target": r.target or "", "detail": r.detail} for r in rows]
+    from matcher.labels import audit_ja
+
+    entries = []
+    for r in rows:
+        action, target, detail = audit_ja(r.action, r.target, r.detail)
+        entries.append({"at": r.at, "actor": r.actor or "（システム）", "action": action, "target": target,
+                        "detail": detail})
     return render(request, st, "audit.html", user, entries=entries, page=page,
                   pages=max(1, -(-total // AUDIT_PAGE)), total=total)
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from api.deps import Admin, CurrentUser, Staff, State
+from api.security import attachment
 from matcher import views
 from matcher.exchange.spec import DecisionRow, OrganizationRow, partial_model
 from matcher.services import directory
@@ -105,12 +108,16 @@ class PasswordIn(BaseModel):
 
 
 @router.post("/users/me/password", tags=["auth"])
-def change_password(body: PasswordIn, user: CurrentUser, st: State) -> dict[str, int]:
-    """パスワード変更。すべてのセッションが失効します / change the password; every session is revoked."""
+def change_password(body: PasswordIn, request: Request, user: CurrentUser, st: State) -> dict[str, int]:
+    """パスワード変更。すべてのセッションが失効します / change the password; every session is revoked.
+    Wrong current passwords count against the same limits as logins (a stolen token cannot keep guessing)."""
     from matcher.services.auth import set_password, verify_password
 
+    if not st.limiter.allow(user.email, request.client.host if request.client else "-"):
+        raise HTTPException(429, "試行が多すぎます。しばらく待ってください / too many attempts")
     if not verify_password(body.current_password, user.password_hash):
         raise HTTPException(403, "現在のパスワードが違います / the current password is wrong")
+    st.limiter.reset(user.email)
     return {"revoked_sessions": set_password(st.engine, user.id, body.new_password, actor=user.email)}
 
 
@@ -133,7 +140,8 @@ def list_organizations(user: CurrentUser, st: State, q: Annotated[str, Query(max
 @router.get("/organizations/{org_id}", tags=["organizations"])
 def get_organization(org_id: Id, user: CurrentUser, st: State) -> dict[str, Any]:
     if user.role == "company" and user.org_id != org_id:
-        raise HTTPException(403, "自社以外の企業は表示できません / companies see only their own organisation")
+        # 404, not 403: a company must not learn which other organisation ids exist.
+        raise HTTPException(404, "企業が見つかりません / organisation not found")
     org = directory.get_organization(st.engine, org_id)
     if org is None:
         raise HTTPException(404, "企業が見つかりません / organisation not found")
@@ -216,7 +224,7 @@ def import_report_file(name: Annotated[str, PathParam(pattern=r"^[0-9A-Za-z_.-]{
     if not path.is_file():
         raise HTTPException(404, "レポートが見つかりません（古いものは削除されます） / report not found")
     media = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/json"
-    return Response(path.read_bytes(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return Response(path.read_bytes(), media_type=media, headers={"Content-Disposition": attachment(name)})
 
 
 class IndexStatusOut(BaseModel):
@@ -335,25 +343,27 @@ class ProposalReplyIn(BaseModel):
 
 
 @router.get("/proposals", tags=["proposals"])
-def proposals(user: CurrentUser, st: State) -> dict[str, Any]:
+def proposals(user: CurrentUser, st: State) -> views.ProposalsOut:
     """自社への提案（コーディネーターが承認したもの） / proposals a coordinator accepted for your company."""
+    from matcher.services.proposals import proposals_for
+
     if user.role != "company":
         raise HTTPException(403, "企業ユーザー向けの機能です / for company users")
-    items = directory.proposals_for(st.engine, user.org_id or -1)
-    return {"contact": st.settings.contact, "items": items}
+    return views.proposals_out(st.settings.contact, proposals_for(st.engine, user.org_id or -1))
 
 
 @router.post("/proposals/{suggestion_id}/reply", status_code=201, tags=["proposals"])
-def proposal_reply(suggestion_id: Id, body: ProposalReplyIn, user: CurrentUser, st: State) -> dict[str, Any]:
-    """興味あり / 辞退 を回答する / answer a proposal."""
+def proposal_reply(suggestion_id: Id, body: ProposalReplyIn, user: CurrentUser, st: State) -> views.ReplyOut:
+    """興味あり / 辞退 を回答する（後から変更できます） / answer a proposal; a later different answer is a change."""
     from matcher.learn.decisions import record_company_reply
+    from matcher.services.proposals import proposals_for
 
     if user.role != "company":
         raise HTTPException(403, "企業ユーザー向けの機能です / for company users")
-    if suggestion_id not in {p["suggestion_id"] for p in directory.proposals_for(st.engine, user.org_id or -1)}:
+    if suggestion_id not in {p.suggestion_id for p in proposals_for(st.engine, user.org_id or -1)}:
         raise HTTPException(404, "提案が見つかりません / no such proposal for your company")
-    dec = record_company_reply(st.engine, suggestion_id, body.answer, body.comment, user.email)
-    return {"suggestion_id": suggestion_id, "answer": dec.verdict}
+    outcome = record_company_reply(st.engine, suggestion_id, body.answer, body.comment, user.email, user.org_id or -1)
+    return views.ReplyOut(suggestion_id=suggestion_id, answer=body.answer, status=outcome.status)
 
 
 @router.get("/directory", tags=["directory"])
@@ -374,12 +384,30 @@ def public_directory_org(external_id: Annotated[str, PathParam(max_length=64)], 
     return org
 
 
+class DecisionIn(DecisionRow):
+    """A coordinator's verdict, validated like every other decision. Who and when are the
+    server's (the logged-in user, now): a client's ``coordinator`` or ``decided_at`` is ignored."""
+
+    coordinator: SkipJsonSchema[str | None] = None
+    decided_at: SkipJsonSchema[datetime | None] = None
+
+    @field_validator("coordinator", mode="before")
+    @classmethod
+    def _by(cls, v: Any) -> None:
+        return None
+
+    @field_validator("decided_at", mode="before")
+    @classmethod
+    def _when(cls, v: Any) -> None:
+        return None
+
+
 @router.post("/decisions", status_code=201, tags=["decisions"])
-def decide(body: DecisionRow, user: Staff, st: State) -> DecisionOut:
-    """The coordinator is the logged-in user, whatever the body says."""
+def decide(body: DecisionIn, user: Staff, st: State) -> DecisionOut:
+    """判定を記録（担当者と日時はサーバーが記録） / record a verdict; the server records who and when."""
     from matcher.learn.decisions import record_decision
 
-    dec = record_decision(st.engine, body.suggestion_id, body.verdict, body.reason, user.email, body.decided_at)
+    dec = record_decision(st.engine, body.suggestion_id, body.verdict, body.reason, user.email)
     return DecisionOut(decision_id=dec.id, suggestion_id=dec.suggestion_id, verdict=dec.verdict, reason=dec.reason,
                        coordinator=dec.coordinator)
 
@@ -415,10 +443,10 @@ def export(user: Staff, st: State, format: Annotated[str, Query(pattern="^(xlsx|
 
     # Built in memory and streamed: nothing is left in the data directory.
     if format == "xlsx":
-        return Response(xlsx_bytes(st.engine), headers={"Content-Disposition": 'attachment; filename="matcher-export.xlsx"'},
+        return Response(xlsx_bytes(st.engine), headers={"Content-Disposition": attachment("matcher-export.xlsx")},
                         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return StreamingResponse(csv_lines(st.engine, table), media_type="text/csv; charset=utf-8",
-                             headers={"Content-Disposition": f'attachment; filename="{table}.csv"'})
+                             headers={"Content-Disposition": attachment(f"{table}.csv")})
 
 
 @router.post("/users", status_code=201, tags=["users"])

@@ -17,7 +17,8 @@ from matcher.services import forum
 
 router = APIRouter(include_in_schema=False)
 STAFF = ("admin", "coordinator")
-STATE_JA = {"draft": "未作成", "queued": "待機中", "seating": "作成中", "seated": "作成済み", "failed": "失敗"}
+STATE_JA = {"draft": "未作成", "seated": "作成済み"}
+JOB_JA = {"queued": "待機中", "running": "作成中", "done": "完了", "failed": "失敗", "cancelled": "取り消し"}
 FORUM_MESSAGES = {"queued": "席順の作成を始めました。", "cancelled": "キャンセルを反映しました（他の方の席はそのままです）。"}
 
 
@@ -75,7 +76,7 @@ def forum_page(event_id: Id, request: Request, st: State, user: OptionalUser, me
     people = forum.participants(st.engine, event.id, include_cancelled=True)
     orgs = {o.id: o.name for o in st.context().orgs.values()}
     return render(request, st, "forum.html", user, event=event, people=people, orgs=orgs, state_ja=STATE_JA,
-                  message=FORUM_MESSAGES.get(message, ""))
+                  job=forum.seating_job(st.runner, event.id), job_ja=JOB_JA, message=FORUM_MESSAGES.get(message, ""))
 
 
 @router.post("/forum/{event_id}/seat")
@@ -85,8 +86,7 @@ async def forum_seat(event_id: Id, request: Request, st: State, user: OptionalUs
     rounds = _int(form, "rounds", 3, 1, forum.MAX_ROUNDS)
     size = _int(form, "table_size", 8, 2, 30)
     seconds = _int(form, "seconds", 30, 1, 600)
-    await run_in_threadpool(forum.queue_seating, st.engine, st.settings, event_id, rounds, size, seconds, 0,
-                            st.context, user.email)
+    await run_in_threadpool(forum.queue_seating, st.runner, event_id, rounds, size, seconds, 0, user.email)
     return RedirectResponse(f"/forum/{event_id}?message=queued", status_code=303)
 
 

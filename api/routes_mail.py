@@ -1,8 +1,9 @@
 """One-click links from the email digests: replies, unsubscribe (RFC 8058) and the desk link.
 
-The token in the URL is the credential (signed by being unguessable and stored only as a hash);
-no password and no session. A reply is recorded once; unsubscribe asks to confirm on GET (link
-scanners fetch GETs) and acts on POST, which is also what mail clients send for one-click.
+The token in the URL is the credential (unguessable, stored only as a hash); no password and
+no session. A GET only shows the proposal and asks (mail scanners fetch every link); the POST
+records. Unknown, tampered, expired, used and no-longer-visible links each get their own
+Japanese page.
 """
 
 from __future__ import annotations
@@ -14,42 +15,46 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import State
 from api.routes_pages import render
-from matcher.services.digests import follow_link
+from matcher.services.digests import ANSWERS, LinkResult, follow_link
 
 router = APIRouter(include_in_schema=False)
-Token = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,64}$")]
-MESSAGES = {
-    ("interested", "recorded"): "「興味あり」を承りました。担当者からご連絡します。",
-    ("declined", "recorded"): "「関心なし」を承りました。ご回答ありがとうございました。",
-    ("interested", "already"): "このご紹介には既にご回答いただいています。",
-    ("declined", "already"): "このご紹介には既にご回答いただいています。",
-    ("unsubscribe", "unsubscribed"): "メールの配信を停止しました。再開をご希望の場合は窓口までご連絡ください。",
+Token = Annotated[str, Path(max_length=200)]
+PAGES = {  # status → (HTTP status, title, message)
+    "invalid": (404, "無効なリンク", "このリンクは無効です。メールに記載のリンクをそのままお使いください。"),
+    "expired": (410, "リンクの有効期限切れ", "このリンクは有効期限が切れています。窓口までご連絡ください。"),
+    "unavailable": (410, "ご覧いただけないご紹介", "このご紹介は現在ご覧いただけません。窓口までお問い合わせください。"),
+    "used": (409, "使用済みのリンク", "このリンクは既に使われています。回答の変更は「貴社への提案」の画面からできます。"),
+    "recorded": (200, "ご回答ありがとうございます", "「{answer}」を承りました。"),
+    "changed": (200, "回答を変更しました", "ご回答を「{answer}」に変更しました。"),
+    "same": (200, "ご回答ありがとうございます", "「{answer}」のご回答は既に承っています。"),
+    "unsubscribed": (200, "配信を停止しました", "メールの配信を停止しました。再開をご希望の場合は窓口までご連絡ください。"),
 }
 
 
-def _page(request: Request, st, title: str, message: str, status: int = 200, confirm_url: str | None = None) -> Response:
-    return render(request, st, "mail_link.html", None, status_code=status, title=title, message=message,
-                  confirm_url=confirm_url)
+def _page(request: Request, st, token: str, result: LinkResult) -> Response:
+    if result.status == "opened":
+        return RedirectResponse("/proposals", status_code=303)
+    if result.status == "confirm":
+        if result.action == "unsubscribe":
+            return render(request, st, "mail_link.html", None, title="配信停止", message="企業マッチングからのメール配信を停止しますか？",
+                          confirm_url=f"/mail/{token}", confirm_label="配信を停止する")
+        answer = ANSWERS[result.action]
+        return render(request, st, "mail_link.html", None, title="ご回答の確認", item=result.item,
+                      message=f"このご紹介に「{answer}」と回答します。よろしければ下のボタンを押してください。",
+                      confirm_url=f"/mail/{token}", confirm_label=f"「{answer}」と回答する")
+    status, title, message = PAGES[result.status]
+    answer = result.item.reply.answer_ja if result.item and result.item.reply else ANSWERS.get(result.action, "")
+    return render(request, st, "mail_link.html", None, status_code=status, title=title,
+                  message=message.format(answer=answer), item=result.item, used_at=result.used_at)
 
 
 @router.get("/mail/{token}", response_class=HTMLResponse)
 def mail_link(token: Token, request: Request, st: State) -> Response:
-    result = follow_link(st.engine, token)
-    if result.status == "expired":
-        return _page(request, st, "リンクの有効期限切れ", "このリンクは有効期限が切れています。窓口までご連絡ください。", 410)
-    if result.status == "confirm":
-        return _page(request, st, "配信停止", "企業マッチングからのメール配信を停止しますか？", confirm_url=f"/mail/{token}")
-    if result.status == "opened":
-        return RedirectResponse("/proposals", status_code=303)
-    return _page(request, st, "ご回答ありがとうございます", MESSAGES[(result.action, result.status)])
+    """Shows what the link is about and asks; records nothing."""
+    return _page(request, st, token, follow_link(st.engine, token))
 
 
 @router.post("/mail/{token}", response_class=HTMLResponse)
 def mail_link_post(token: Token, request: Request, st: State) -> Response:
-    """RFC 8058 one-click unsubscribe (body ``List-Unsubscribe=One-Click``) and the page's button."""
-    result = follow_link(st.engine, token, confirm=True)
-    if result.status == "expired":
-        return _page(request, st, "リンクの有効期限切れ", "このリンクは有効期限が切れています。窓口までご連絡ください。", 410)
-    if result.status == "opened":
-        return RedirectResponse("/proposals", status_code=303)
-    return _page(request, st, "ご回答ありがとうございます", MESSAGES[(result.action, result.status)])
+    """The page's button, and RFC 8058 one-click unsubscribe (body ``List-Unsubscribe=One-Click``)."""
+    return _page(request, st, token, follow_link(st.engine, token, confirm=True))

@@ -12,12 +12,32 @@ from fastapi.templating import Jinja2Templates
 
 from api.deps import SESSION_COOKIE, State, optional_user
 from api.routes_api import Id
+from api.security import attachment
 from matcher.exchange.spec import ENTITIES, REASONS
 from matcher.services import directory
 from matcher.store.tables import User
+from matcher.views import ranker_ja
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _jst(value: Any, time: bool = True) -> str:
+    """Every time on a page is Japan time: 「2026年12月2日 05:06」."""
+    from datetime import datetime
+
+    from matcher.dates import format_jst
+
+    if isinstance(value, str) and value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return format_jst(value, time) if isinstance(value, datetime) else ""
+
+
+templates.env.filters["jst"] = _jst
+templates.env.filters["ranker"] = lambda version: ranker_ja(version) if version else ""
 LOGIN_CSRF_COOKIE = "matcher_login_csrf"
 VERDICT_JA = {"accept": "承認", "reject": "却下", "skip": "保留"}
 REASONS_JA = {code: ja for code, (ja, _) in REASONS.items()}
@@ -117,7 +137,7 @@ def needs_export(request: Request, st: State, user: OptionalUser) -> Response:
 
 def xlsx_response(data: bytes, filename: str) -> Response:
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": attachment(filename)})
 
 
 # Pages say only what the server chose to say: ?message= names one of these, never free text.
@@ -269,21 +289,25 @@ def org_page(org_id: Id, request: Request, st: State, user: OptionalUser) -> Res
 
 @router.get("/proposals", response_class=HTMLResponse)
 def proposals_page(request: Request, st: State, user: OptionalUser, message: str = "") -> Response:
+    from matcher.services.proposals import proposals_for
+
     user = page_user(request, user, "company")
-    return render(request, st, "proposals.html", user, proposals=directory.proposals_for(st.engine, user.org_id or -1),
+    return render(request, st, "proposals.html", user, proposals=proposals_for(st.engine, user.org_id or -1),
                   contact=st.settings.contact, message=MESSAGES.get(message, ""))
 
 
 @router.post("/proposals/{suggestion_id}/reply")
 async def proposal_reply(suggestion_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
     from matcher.learn.decisions import record_company_reply
+    from matcher.services.proposals import proposals_for
 
     user = page_user(request, user, "company")
     form = await check_csrf(request, st)
     answer = str(form.get("answer") or "")[:20]
-    if suggestion_id not in {p["suggestion_id"] for p in directory.proposals_for(st.engine, user.org_id or -1)}:
+    if suggestion_id not in {p.suggestion_id for p in proposals_for(st.engine, user.org_id or -1)}:
         raise HTTPException(404, "提案が見つかりません / no such proposal")
-    record_company_reply(st.engine, suggestion_id, answer, str(form.get("comment") or "")[:1000], user.email)
+    record_company_reply(st.engine, suggestion_id, answer, str(form.get("comment") or "")[:1000], user.email,
+                         user.org_id or -1)
     return RedirectResponse(f"/proposals?message=replied#p{suggestion_id}", 303)
 
 

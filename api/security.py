@@ -133,3 +133,16 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+def attachment(filename: str) -> str:
+    """A Content-Disposition value for any file name: an ASCII fallback that cannot end the quoted
+    string or the header, and the real name percent-encoded (RFC 6266 / 5987)."""
+    import re
+    from urllib.parse import quote
+
+    from matcher.text import one_line
+
+    name = one_line(filename, 150) or "download"
+    fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

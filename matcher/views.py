@@ -13,12 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from matcher.dates import format_jst
 from matcher.errors import NotReady
 from matcher.graph.constraints import REASONS_EN, REASONS_JA
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
 from matcher.search.retrieve import DEPTH
 from matcher.services.forum import ForumChart
 from matcher.services.groups import GroupProposal
+from matcher.services.proposals import CompanyItem
 from matcher.services.shortlists import WhyNot
 from matcher.services.sig import SigMember, SigProposal
 from matcher.store.tables import KIND_JA
@@ -348,27 +350,100 @@ def render_forum_chart(chart: ForumChart, stylesheet_href: str | None = None) ->
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html"]))
-    return env.get_template("forum_chart.html").render(chart=chart, stylesheet_href=stylesheet_href,
+    env.filters["jst"] = lambda dt: format_jst(dt, time=False)
+    return env.get_template("forum_chart.html").render(chart=chart, stylesheet_href=stylesheet_href, csp=CHART_CSP,
                                                        inline_css=None if stylesheet_href else forum_chart_css())
 
 
 CHROMIUM = ("chromium", "chromium-browser", "google-chrome")
+# The chart may carry any organisation's or person's name: whatever escaping missed, the page can
+# run no script, fetch nothing and read no file. ``script-src 'none'`` here, and JavaScript is
+# also off in the browser that prints it (``print_pdf``).
+CHART_CSP = "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src data:; font-src data:; " \
+            "connect-src 'none'; form-action 'none'; base-uri 'none'; frame-src 'none'; object-src 'none'"
 
 
-def print_pdf(html_file: Path, pdf_file: Path, timeout: float = 120.0) -> None:
-    """Print an HTML file to PDF with headless Chromium (the same engine the desk's users print
-    with). A missing browser is an error that says so, never a silently skipped PDF."""
+def print_pdf(html: str, pdf_file: Path, timeout_s: float = 120.0) -> dict[str, Any]:
+    """Print HTML to an A4 PDF with headless Chromium (the engine the desk's users print with),
+    driven by Playwright: JavaScript disabled, the network offline, the page loaded from memory
+    (no file:// origin), and Chromium's sandbox on whenever this process is not root (Chromium
+    refuses its sandbox to root; then it says so in the log and in the result). A missing
+    browser is an error that says so, never a silently skipped PDF."""
+    import logging
+    import os
     import shutil
-    import subprocess
-    import tempfile
 
     browser = next((b for b in (shutil.which(c) for c in CHROMIUM) if b), None)
     if browser is None:
         raise NotReady("PDF の作成には Chromium が必要です（HTML は作成済みです）",
                        "printing the PDF needs Chromium (apt-get install chromium); the HTML was written")
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-               f"--user-data-dir={profile}", f"--print-to-pdf={pdf_file}", html_file.resolve().as_uri()]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0 or not pdf_file.exists() or pdf_file.stat().st_size == 0:
-        raise NotReady("PDF を作成できませんでした", f"chromium failed to print the PDF: {done.stderr[-500:]}")
+    sandbox = os.geteuid() != 0
+    if not sandbox:
+        logging.getLogger("matcher").warning("printing the chart with Chromium's sandbox off (running as root)")
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    try:
+        with sync_playwright() as pw:
+            chrome = pw.chromium.launch(executable_path=browser, chromium_sandbox=sandbox,
+                                        args=[] if sandbox else ["--no-sandbox"], timeout=timeout_s * 1000)
+            try:
+                context = chrome.new_context(java_script_enabled=False, offline=True, service_workers="block",
+                                             accept_downloads=False)
+                page = context.new_page()
+                page.set_content(html, wait_until="load", timeout=timeout_s * 1000)
+                pdf_file.write_bytes(page.pdf(format="A4", print_background=True, prefer_css_page_size=True))
+            finally:
+                chrome.close()
+    except PlaywrightError as exc:
+        raise NotReady("PDF を作成できませんでした", f"chromium failed to print the PDF: {str(exc)[-500:]}") from exc
+    if not pdf_file.exists() or pdf_file.stat().st_size == 0:
+        raise NotReady("PDF を作成できませんでした", "chromium wrote no PDF")
+    return {"sandbox": sandbox, "javascript": False, "network": False}
+
+
+# -- what a company sees -------------------------------------------------------------------------------
+class ReplyStateOut(BaseModel):
+    answer: str
+    comment: str | None
+    at: str
+    previous: str | None
+    previous_at: str | None
+
+
+class ProposalOut(BaseModel):
+    suggestion_id: int
+    direction: str
+    need_title: str | None
+    partner_name: str
+    partner_detail: str
+    url: str | None
+    why: str
+    accepted_at: str | None
+    reply: ReplyStateOut | None
+
+
+class ProposalsOut(BaseModel):
+    contact: str
+    items: list[ProposalOut]
+
+
+class ReplyOut(BaseModel):
+    suggestion_id: int
+    answer: str
+    status: str  # recorded | changed | same
+
+
+def proposals_out(contact: str, items: list[CompanyItem]) -> ProposalsOut:
+    def reply(i: CompanyItem) -> ReplyStateOut | None:
+        r = i.reply
+        if r is None:
+            return None
+        return ReplyStateOut(answer=r.answer, comment=r.comment, at=r.at.isoformat(), previous=r.previous,
+                             previous_at=r.previous_at.isoformat() if r.previous_at else None)
+
+    return ProposalsOut(contact=contact, items=[
+        ProposalOut(suggestion_id=i.suggestion_id, direction=i.direction, need_title=i.need_title,
+                    partner_name=i.partner_name, partner_detail=i.partner_detail, url=i.url, why=i.why,
+                    accepted_at=i.accepted_at.isoformat() if i.accepted_at else None, reply=reply(i))
+        for i in items])

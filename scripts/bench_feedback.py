@@ -88,7 +88,7 @@ def simulate(engine, settings, embedder, rounds: int = 6, seed: int = 7, k: int 
                 accept = (pts >= 3) != (rng.random() < 0.1)
                 clock += timedelta(minutes=3)
                 record_decision(engine, e.suggestion_id, "accept" if accept else "reject",
-                                None if accept else "その他", "sim-coordinator", clock)
+                                None if accept else "その他", "sim-coordinator")
                 n_dec += 1
         row = {"round": rnd, "ndcg@10": round(sum(scores) / len(scores), 4), "model": ctx.model_version,
                "decisions_this_round": n_dec}

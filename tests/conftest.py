@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,42 @@ def live_server(demo_ctx):
     yield {"url": f"http://127.0.0.1:{port}", "app": app, "engine": demo_ctx.engine, "settings": settings}
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture()
+def demo_copy(tmp_path, demo_ctx):
+    """A private copy of the indexed demo installation (store, indexes, embedding cache), so a test
+    may run jobs, kill processes and seat forums without touching the shared demo store."""
+    import shutil
+    import sqlite3
+
+    from matcher.config import Settings
+
+    src = demo_ctx.settings.data_dir
+    dst = tmp_path / "data"
+    dst.mkdir()
+    for name in ("matcher.sqlite", "cache.sqlite"):
+        if (src / name).exists():
+            with sqlite3.connect(src / name) as a, sqlite3.connect(dst / name) as b:
+                a.backup(b)
+    shutil.copytree(src / "index", dst / "index")
+    shutil.copy(src / "secret.key", dst / "secret.key") if (src / "secret.key").exists() else None
+    return Settings(data_dir=dst)
+
+
+@contextmanager
+def smtp_server(handler):
+    """A real SMTP server (aiosmtpd) on a free loopback port with ``handler``; yields the port."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()

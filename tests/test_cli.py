@@ -30,7 +30,7 @@ def one_json(proc):
 
 def test_db_upgrade_on_a_fresh_data_dir(tmp_path):
     out = one_json(run(["db", "upgrade", "--json"], tmp_path / "d"))
-    assert out["revision"] == "0007"
+    assert out["revision"] == "0008"
     assert (tmp_path / "d" / "matcher.sqlite").exists()
 
 

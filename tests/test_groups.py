@@ -176,3 +176,38 @@ def test_sig_proposals_are_chosen_by_silhouette_labelled_and_convened(demo_ctx):
     assert [[m.party.id for m in s.members] for s in again.sigs] == [[m.party.id for m in s.members] for s in p.sigs]
     out = views.as_json(views.sigs_out(p))
     assert set(out["sigs"][0]) == {"label", "terms", "members", "seeds", "convener"}
+
+
+@pytest.mark.parametrize("text,message", [
+    ("1 2\n" + "9" * 5000 + " 1\n1 1\n", "大きすぎます"),
+    ("1 2\n1000000000000000000 1000000000000000000\n2 1 2\n", "大きすぎます"),
+    ("1 2\n1 1\n2 1 2\n" + "7 " * 2_000_000 + "\n", "余分な数値"),  # one 4 MB line
+    ("1 2\n1 1\n2 1 2\n" + "7\n" * 2_000_000, "余分な数値"),
+])
+def test_orlib_numbers_are_bounded_and_reading_streams(tmp_path, text, message):
+    import tracemalloc
+
+    from matcher.errors import FileError
+    from matcher.solve.setcover import read_orlib
+
+    path = tmp_path / "scp.txt"
+    path.write_text(text, encoding="ascii")
+    tracemalloc.start()
+    with pytest.raises(FileError) as info:
+        read_orlib(path)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert message in info.value.message_ja
+    assert peak < 2 * path.stat().st_size + 2_000_000  # one line at a time, never the file as tokens
+
+
+def test_groups_solve_command_errors_are_one_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "scp.txt"
+    path.write_text("1 2\n" + "9" * 5000 + " 1\n1 1\n", encoding="ascii")
+    done = subprocess.run([str(Path(sys.executable).parent / "matcher"), "groups", "solve", str(path), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "大きすぎます" in done.stderr

@@ -123,3 +123,52 @@ def test_reseating_after_cancellations_keeps_every_rule_and_moves_only_the_lonel
                 assert result.seating.rounds[r][j] == previous[j][r]
     for r, _, _, to in result.moved:  # only someone left alone moves, and to company
         assert sum(1 for t in result.seating.rounds[r] if t == to) >= 2
+
+
+def _solve_cli(tmp_path, text: str, seconds: str = "1") -> subprocess.CompletedProcess:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run([MATCHER, "seat", "solve", str(path), "--seconds", seconds, "--json"],
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("text,expect", [
+    (json.dumps({"rounds": 1, "tables": [{"id": f"T{t}", "capacity": 1} for t in range(300_000)],
+                 "participants": [{"id": f"P{i}"} for i in range(6)]}), "tables が多すぎます"),
+    (json.dumps({"rounds": 20, "tables": [{"id": f"T{t}", "capacity": 1} for t in range(2500)],
+                 "participants": [{"id": f"P{i}"} for i in range(2500)]}), "多すぎます"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": ["P1", "P2"]}),
+     "participants[0] はオブジェクト"),
+    (json.dumps({"rounds": 1, "tables": 7, "participants": [{"id": "P1"}]}), "tables は配列"),
+    ('{"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}], '
+     '"affinity": [["A", "B", ' + "9" * 5000 + ']]}', "JSON として読めません"),
+    ('{"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}], '
+     '"affinity": [["A", "B", NaN]]}', "JSON として読めません"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}],
+                 "affinity": [["A", "B", 1.5]]}), "affinity[0] は [id_a, id_b, 整数"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}],
+                 "affinity": [["A", "B", 10**10]]}), "affinity[0] は [id_a, id_b, 整数"),
+    ("[" * 100_000, "JSON として読めません"),
+])
+def test_bad_instances_are_one_line_errors_before_any_work(tmp_path, text, expect):
+    done = _solve_cli(tmp_path, text)
+    assert done.returncode == 2 and done.stdout == "", done.stderr[-500:]
+    assert expect in done.stderr and "Traceback" not in done.stderr
+    assert len([ln for ln in done.stderr.splitlines() if ln.strip()]) <= 2  # one message (Rich may wrap it)
+
+
+def test_construction_counts_against_the_time_limit():
+    """An instance inside every cap whose greedy start would take minutes stops at the hard limit."""
+    import time
+
+    from matcher.solve.seating import HARD_LIMIT_FACTOR
+
+    doc = {"rounds": 20, "tables": [{"id": f"T{t}", "capacity": 4} for t in range(500)],
+           "participants": [{"id": f"P{i}", "org": f"O{i}"} for i in range(2000)]}
+    inst = parse_instance(doc)
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput) as info:
+        solve_seating(inst, seconds=0.5, seed=0)
+    elapsed = time.perf_counter() - started
+    assert "制限時間" in info.value.message_ja
+    assert elapsed < 1.0 * HARD_LIMIT_FACTOR + 5  # the limit is max(seconds, 1) × the factor; slack for a busy machine

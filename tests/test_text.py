@@ -1,3 +1,8 @@
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from matcher.text import hyoki_dictionary, lemmas, normalize, split_sentences
 
 
@@ -62,3 +67,32 @@ def test_sentence_split_keeps_every_character():
     text = "旋削を行う。研削も可能！熱処理は外注？\n検査は社内"
     parts = split_sentences(text)
     assert parts == ["旋削を行う。", "研削も可能！", "熱処理は外注？", "検査は社内"]
+
+
+LINE_BREAKS = ["\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+INVISIBLE = ["\x00", "\x07", "\x1b", "\x7f", "\x80", "\x9b", "\x9f", "\u200b", "\u200e", "\u202e", "\u2066", "\ufeff",
+             "\u00ad", "\U000e0041", "\ud800"]
+
+
+def test_every_unicode_line_break_becomes_lf_and_every_control_goes():
+    from matcher.exchange.spec import clean
+    from matcher.text import one_line, strip_invisible
+
+    for br in LINE_BREAKS:
+        assert strip_invisible(f"a{br}b") == "a\nb", repr(br)
+        assert one_line(f"a{br}b") == "a b" and clean(f"a{br}b") == "a b", repr(br)
+        assert len(one_line(f"x{br}y{br}z").splitlines()) == 1
+    for ch in INVISIBLE:
+        assert strip_invisible(f"日{ch}野") == "日野", repr(ch)
+        assert clean(f"日{ch}野") == "日野"
+    assert strip_invisible("タブ\tは残る") == "タブ\tは残る"
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_no_text_survives_one_line_with_a_line_break_in_it(text):
+    from matcher.text import one_line
+
+    out = one_line(text)
+    assert len(out.splitlines()) <= 1 and "\t" not in out
+    assert not any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in out)

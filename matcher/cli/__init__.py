@@ -101,7 +101,9 @@ def progress_bar(label: str, total: int | None) -> Iterator[Bar]:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]エラー / error:[/red] {message}")
+    from rich.markup import escape
+
+    err.print(f"[red]エラー / error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -718,12 +720,13 @@ def forum_chart_cmd(
     chart = forum_chart(_engine(), event)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = out_dir / f"forum-{chart.event_id}.html"
-    html.write_text(render_forum_chart(chart), encoding="utf-8")
+    page = render_forum_chart(chart)
+    html.write_text(page, encoding="utf-8")
     payload: dict[str, Any] = {"event_id": chart.event_id, "html": str(html), "pdf": None,
                                "rounds": len(chart.rounds), "participants": len(chart.itineraries)}
     if pdf:
         target = out_dir / f"forum-{chart.event_id}.pdf"
-        print_pdf(html, target)
+        payload["printing"] = print_pdf(page, target)
         payload["pdf"] = str(target)
     emit(payload, as_json, lambda p: out.print(f"座席表を書き出しました: {p['html']}" + (f", {p['pdf']}" if p["pdf"] else "")))
 
@@ -865,11 +868,10 @@ def worker_cmd(burst: Annotated[bool, typer.Option("--burst", help="stop when th
     from redis import Redis
     from rq import Worker
 
-    from matcher.services.forum import FORUM_QUEUE
-    from matcher.services.jobs import QUEUE
+    from matcher.infra.jobs import QUEUE
 
     _engine()
-    Worker([QUEUE, FORUM_QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
+    Worker([QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
 
 
 users_app = typer.Typer(help="利用者 / users", no_args_is_help=True)
@@ -966,7 +968,10 @@ def main() -> None:
     try:
         app()
     except MatcherError as exc:
-        err.print(f"[red]エラー / error:[/red] {exc}", markup=True, highlight=False)
+        from rich.markup import escape
+
+        # The message is data (it may quote "[id_a, id_b, 整数]" or a file's text): never markup.
+        err.print(f"[red]エラー / error:[/red] {escape(str(exc))}", markup=True, highlight=False)
         sys.exit(2)
 
 

@@ -18,6 +18,7 @@ from sqlmodel import select
 from matcher.exchange.spec import STATUS_JA, NeedRow, OrganizationRow, organization_values, yes_no
 from matcher.store.db import session_scope
 from matcher.store.tables import Document, Need, Organization, Suggestion, split_list
+from matcher.text import strip_invisible
 
 # The first (Japanese) header of each field in the import format, so an export re-imports as is.
 ORG_HEADERS = [f.headers[0] for f in OrganizationRow.FIELDS]
@@ -55,10 +56,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def csv_cell(v: Any) -> Any:
     """CSV has no cell types: a text that could run as a formula gets a leading ' (Excel's own
-    text marker; the importer takes it off again, so an export still re-imports unchanged)."""
+    text marker; the importer takes it off again, so an export still re-imports unchanged). Every
+    Unicode line break becomes LF and control characters go, so a cell can only break a line
+    inside its quotes (the csv writer quotes any cell with an LF)."""
     if v is None:
         return ""
-    return "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v
+    if isinstance(v, str):
+        v = strip_invisible(v)
+        return "'" + v if v.startswith(FORMULA_START) else v
+    return v
 
 
 def workbook_bytes(sheets: dict[str, tuple[list[str], list[list[Any]]]]) -> bytes:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import (
@@ -28,8 +28,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from matcher.dates import CLOCK_SKEW, PLAN_START, from_japan, utcnow
 from matcher.store.tables import KIND_JA, Organization, split_list
-from matcher.text import normalize, strip_invisible
+from matcher.text import normalize, one_line, strip_invisible
 from matcher.text.taxonomy import normalize_jsic_code
 
 Kind = Literal["organizations", "needs", "seeds"]
@@ -60,11 +61,11 @@ def row_error(field: str, ja: str, en: str) -> PydanticCustomError:
 
 # -- cleaning: shared by every row model ----------------------------------------------------------
 def clean(v: Any) -> str:
-    """One-line text as stored: NFKC, no control / bidi / zero-width characters, no line breaks."""
+    """One-line text as stored: NFKC, no control / bidi / zero-width characters, no line break of
+    any kind (each becomes a space), single spaces."""
     if v is None:
         return ""
-    text = strip_invisible(unicodedata.normalize("NFKC", str(v)))
-    return text.replace("\n", " ").replace("\u3000", " ").strip()
+    return one_line(unicodedata.normalize("NFKC", str(v)))
 
 
 def clean_multiline(v: Any) -> str:
@@ -515,17 +516,25 @@ class DecisionRow(RowModel):
     @field_validator("decided_at", mode="before")
     @classmethod
     def _when(cls, v: Any) -> datetime | None:
+        """An imported decision's own time: Japan time unless it says otherwise, and never
+        before the plan began or after now (a typo dated 9999 would stay "latest" forever)."""
         v = _scalar("decided_at", "判定日時", v)
         if v in (None, ""):
             return None
-        if isinstance(v, datetime):
-            return v if v.tzinfo else v.replace(tzinfo=UTC)
+        if not isinstance(v, datetime):
+            try:
+                v = datetime.fromisoformat(clean(v).replace("/", "-"))
+            except ValueError:
+                raise row_error("decided_at", f"判定日時の形式が正しくありません: {clean(v)[:40]}",
+                                f"invalid date/time {clean(v)[:40]!r} (use YYYY-MM-DD HH:MM)") from None
         try:
-            dt = datetime.fromisoformat(clean(v).replace("/", "-"))
-        except ValueError:
-            raise row_error("decided_at", f"判定日時の形式が正しくありません: {clean(v)[:40]}",
-                            f"invalid date/time {clean(v)[:40]!r} (use YYYY-MM-DD HH:MM)") from None
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+            when = from_japan(v)
+        except OverflowError:
+            when = None
+        if when is None or not PLAN_START <= when <= utcnow() + CLOCK_SKEW:
+            raise row_error("decided_at", f"判定日時 {clean(str(v))[:40]} は計画開始（2023年4月1日）から現在までの日時にしてください",
+                            f"decided_at {clean(str(v))[:40]!r} must lie between the plan start (2023-04-01) and now")
+        return when
 
     @model_validator(mode="after")
     def _reason_only_on_reject(self) -> DecisionRow:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from matcher.graph.constraints import ConstraintSet
-from matcher.graph.explain import reason_ja
+from matcher.graph.explain import EdgeReason
 from matcher.graph.features import (
     FEATURES,
     covered_processes,
@@ -91,5 +91,6 @@ class EdgeBuilder:
         contrib = self.scorer.contributions(x)
         ordered = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))[:n_drivers]
         edge.drivers = {name: round(value, 4) for name, value in ordered}
-        edge.reason = reason_ja(edge)
+        edge.why = EdgeReason.of(edge)
+        edge.reason = edge.why.text("coordinator")
         return edge

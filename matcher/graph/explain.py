@@ -1,29 +1,89 @@
-"""Japanese reasons for an edge, read from what the edge already carries."""
+"""Japanese reasons for an edge, read from what the edge already carries.
+
+A reason is kept as its parts (``EdgeReason``: processes covered, where, certificates, shared
+terms, research similarity), stored with the suggestion, and written out for whoever reads it:
+a coordinator sees every part; a company sees only what it may know of the other side — a
+partner that is not public (公開=いいえ) is never placed, certified or quoted, and a company
+reading about a need it was proposed for reads the need's side, not its own city back.
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
 
 from matcher.graph.model import ScoredEdge
 
 _CERT_PREFIXES = ("ISO", "JISQ", "IATF")
+Viewer = Literal["coordinator", "requester", "candidate"]
+_WHERE = {"same_city": "{city}内", "neighbour": "近隣（{city}）", "tama": "多摩地域（{city}）"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class EdgeReason:
+    """The parts a reason is made of. ``query_city`` / ``candidate_city`` are the two sides'
+    cities; ``distance`` their class (same_city | neighbour | tama | elsewhere)."""
+
+    candidate_type: str
+    required: tuple[str, ...] = ()
+    covered: tuple[str, ...] = ()
+    distance: str = "elsewhere"
+    query_city: str | None = None
+    candidate_city: str | None = None
+    certifications: tuple[str, ...] = ()
+    terms: tuple[str, ...] = ()
+    similarity: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, edge: ScoredEdge) -> EdgeReason:
+        cand, query = edge.candidate, edge.query
+        certs = tuple(c for c in cand.certifications if c.replace(" ", "").upper().startswith(_CERT_PREFIXES))[:2]
+        return cls(candidate_type=edge.candidate_type, required=tuple(query.required), covered=tuple(edge.covered),
+                   distance=edge.distance, query_city=query.city, candidate_city=cand.city, certifications=certs,
+                   terms=tuple(edge.matched_terms[:3]),
+                   similarity=round(edge.hit.dense_max, 4) if edge.hit is not None else None)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> EdgeReason | None:
+        if not data or "candidate_type" not in data:
+            return None
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data and k != "extra"}
+        for k in ("required", "covered", "certifications", "terms"):
+            known[k] = tuple(known.get(k) or ())
+        return cls(**known)
+
+    def as_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("extra")
+        return out
+
+    def text(self, viewer: Viewer = "coordinator", other_public: bool = True) -> str:
+        """The reason as ``viewer`` may read it. ``other_public``: whether the organisation on
+        the other side of the pair (from the viewer) agreed to be public."""
+        parts: list[str] = []
+        if self.candidate_type == "organization":
+            if self.required:
+                detail = f"（{'・'.join(self.covered)}）" if self.covered else ""
+                who = "貴社の工程が" if viewer == "candidate" else ""
+                parts.append(f"{who}必要工程 {len(self.required)} 件中 {len(self.covered)} 件{detail}に対応")
+            if viewer == "coordinator" or other_public:
+                # The other side's place: the candidate's for a coordinator or the requester, the
+                # requester's for the candidate (never the reader's own city read back).
+                city = self.query_city if viewer == "candidate" else self.candidate_city
+                where = _WHERE.get(self.distance)
+                if where:
+                    prefix = "依頼元は" if viewer == "candidate" else ""
+                    parts.append(prefix + where.format(city=city or "同一市"))
+                if viewer != "candidate" and self.certifications:
+                    parts.append("・".join(self.certifications))
+        elif self.similarity is not None:
+            parts.append(f"研究内容の類似度 {self.similarity:.2f}")
+        if self.terms and (viewer == "coordinator" or other_public or self.candidate_type == "seed"):
+            parts.append(f"共通語：{'・'.join(self.terms)}")
+        return "、".join(parts)
 
 
 def reason_ja(edge: ScoredEdge) -> str:
     """What a coordinator checks first: processes covered, where, certificates, shared terms."""
-    parts = []
-    cand, query = edge.candidate, edge.query
-    if edge.candidate_type == "organization":
-        if query.required:
-            detail = f"（{'・'.join(edge.covered)}）" if edge.covered else ""
-            parts.append(f"必要工程 {len(query.required)} 件中 {len(edge.covered)} 件{detail}に対応")
-        where = {"same_city": f"{cand.city}内" if cand.city else "同一市内",
-                 "neighbour": f"近隣（{cand.city}）", "tama": f"多摩地域（{cand.city}）"}.get(edge.distance)
-        if where:
-            parts.append(where)
-        certs = [c for c in cand.certifications if c.replace(" ", "").upper().startswith(_CERT_PREFIXES)]
-        if certs:
-            parts.append("・".join(certs[:2]))
-    elif edge.hit is not None:
-        parts.append(f"研究内容の類似度 {edge.hit.dense_max:.2f}")
-    if edge.matched_terms:
-        parts.append(f"共通語：{'・'.join(edge.matched_terms[:3])}")
-    return "、".join(parts)
+    return EdgeReason.of(edge).text("coordinator")

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from matcher.search.retrieve import Hit
+
+if TYPE_CHECKING:
+    from matcher.graph.explain import EdgeReason
 
 PartyType = Literal["organization", "need", "seed"]
 CandidateType = Literal["organization", "seed"]
@@ -85,6 +88,7 @@ class ScoredEdge:
     matched_terms: tuple[str, ...] = ()
     drivers: dict[str, float] = field(default_factory=dict)
     reason: str = ""
+    why: EdgeReason | None = None  # the reason's parts, rendered for each reader
     rank: int | None = None
     suggestion_id: int | None = None
     decision: EdgeDecision | None = None

@@ -22,6 +22,7 @@ from sqlmodel import select
 from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.store.db import session_scope
 from matcher.store.tables import AuditLog, AuthSession, Organization, User
+from matcher.text import one_line
 
 ROLES = ("admin", "coordinator", "company")
 TOKEN_MAX_AGE_S = 12 * 3600
@@ -129,8 +130,7 @@ class Tokens:
         if row is None:
             return None
         sess, user = row
-        expires = sess.expires_at if sess.expires_at.tzinfo else sess.expires_at.replace(tzinfo=UTC)
-        if sess.revoked_at is not None or expires <= datetime.now(UTC) or not user.active:
+        if sess.revoked_at is not None or sess.expires_at <= datetime.now(UTC) or not user.active:
             return None
         return user
 
@@ -189,7 +189,7 @@ def find_user(engine: Engine, email: str) -> User:
 
 def normalize_account(email: str) -> str:
     """The account a login names: trimmed, NFKC, lower-case (「 Coordinator@… 」 is the same account)."""
-    return unicodedata.normalize("NFKC", email or "").strip().lower()
+    return unicodedata.normalize("NFKC", one_line(email or "")).strip().lower()
 
 
 class LoginLimiter:

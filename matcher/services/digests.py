@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
+import re
 import secrets
 import smtplib
 import time
@@ -27,30 +29,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from matcher.config import Settings
+from matcher.dates import JST
 from matcher.errors import InvalidInput, NotFound
+from matcher.infra.jobs import dead_here, worker_id
 from matcher.learn.decisions import latest_decisions, record_company_reply
 from matcher.services.mailer import DigestLetter, LetterItem, compose, smtp_connection
+from matcher.services.proposals import CompanyItem, company_item, company_items, pair_key
 from matcher.store.db import session_scope
 from matcher.store.tables import (
     AuditLog,
     DigestItem,
     EmailMessage,
     MailLink,
-    Need,
     Organization,
-    ResearchSeed,
     Suggestion,
 )
 
-JST = ZoneInfo("Asia/Tokyo")
+log = logging.getLogger("matcher.digests")
 MAX_ATTEMPTS = 5
+CLAIM_LEASE = timedelta(minutes=15)  # a claim older than this belongs to a run that died
 RETRIES_IN_RUN = 2  # further tries of a 4xx answer within one run
 BACKOFF_S = 0.5  # first wait; doubles with each retry
 ANSWERS = {"interested": "興味あり", "declined": "関心なし"}
@@ -83,50 +86,42 @@ def eligible_orgs(engine: Engine, org_id: int | None = None) -> list[Organizatio
         return list(s.exec(q.order_by(Organization.id)))
 
 
+_KIND = {"partner_for_your_need": "accepted", "research_for_your_need": "accepted",
+         "partner_for_your_company": "accepted", "your_company_for_a_need": "introduction",
+         "your_company_for_a_partner": "introduction", "research_for_your_company": "introduction"}
+
+
 def collect(engine: Engine, orgs: list[Organization],
             suggested: dict[int, list[Suggestion]] | None = None) -> list[Digest]:
-    """Each company's new items: accepted suggestions about it, minus what it was already told."""
-    wanted = {o.id for o in orgs}
+    """Each company's new items, described as its page describes them (``services.proposals``):
+    what a coordinator accepted that concerns it, plus (``suggested``) its own best matches —
+    never a pair it was already told about, nor one it already answered on the web."""
     accepted = {sid for sid, d in latest_decisions(engine, "coordinator").items() if d.verdict == "accept"}
     with session_scope(engine) as s:
-        told = set(s.exec(select(DigestItem.org_id, DigestItem.suggestion_id)).all())
-        sugs = list(s.exec(select(Suggestion).where(Suggestion.id.in_(accepted or {-1}))
-                           .where(Suggestion.kind != "group").order_by(Suggestion.id)))
-        needs = {n.id: n for n in s.exec(select(Need))}
-        names = dict(s.exec(select(Organization.id, Organization.name)).all())
-        seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(
-            ResearchSeed.id.in_({g.candidate_id for g in sugs if g.candidate_type == "seed"} or {-1})))}
-    items: dict[int, list[DigestEntry]] = {o: [] for o in wanted}
-
-    def add(org: int, entry: DigestEntry) -> None:
-        if org in items and (org, entry.suggestion_id) not in told \
-                and all(e.suggestion_id != entry.suggestion_id for e in items[org]):
-            items[org].append(entry)
-
-    for g in sugs:
-        need = needs.get(g.query_id) if g.query_type == "need" else None
-        if need is None:
-            continue
-        if g.candidate_type == "organization":
-            who = names.get(g.candidate_id, "")
-            add(need.org_id, DigestEntry(suggestion_id=g.id, kind="accepted", headline=f"協力先候補: {who}",
-                                         about=f"御社の案件「{need.title}」について", reason=g.explanation))
-            if need.public and g.candidate_id != need.org_id:
-                add(g.candidate_id, DigestEntry(
-                    suggestion_id=g.id, kind="introduction", headline=f"{names.get(need.org_id, '')}の案件のご紹介",
-                    about=f"「{need.title}」の協力先として、御社をご紹介したいと考えています", reason=g.explanation))
-        elif g.candidate_type == "seed" and g.candidate_id in seeds:
-            seed = seeds[g.candidate_id]
-            host = seed.institution or names.get(seed.org_id or -1, "")
-            add(need.org_id, DigestEntry(suggestion_id=g.id, kind="accepted", headline=f"研究シーズ: {seed.title}",
-                                         about=f"{host}（御社の案件「{need.title}」について）", reason=g.explanation))
-    for org, rows in (suggested or {}).items():
-        for g in rows:
-            add(org, DigestEntry(suggestion_id=g.id, kind="suggested",
-                                 headline=f"おすすめの連携先: {names.get(g.candidate_id, '')}",
-                                 about="御社の技術紹介と近い企業です", reason=g.explanation))
-    return [Digest(org_id=o.id, org_name=o.name, to=o.email or "", entries=items[o.id])
-            for o in orgs if items.get(o.id)]
+        told_ids = s.exec(select(DigestItem.org_id, DigestItem.suggestion_id)).all()
+        pairs = {g.id: pair_key(g) for g in s.exec(select(Suggestion).where(
+            Suggestion.id.in_({sid for _, sid in told_ids} | accepted
+                              | {g.id for rows in (suggested or {}).values() for g in rows} or {-1})))}
+    told = {(org, pairs[sid]) for org, sid in told_ids if sid in pairs}
+    out = []
+    for org in orgs:
+        own = {g.id for g in (suggested or {}).get(org.id, [])}
+        items = company_items(engine, org.id, accepted | own)
+        entries: list[DigestEntry] = []
+        seen: set[tuple] = set()
+        for item in sorted(items, key=lambda i: i.suggestion_id):
+            key = pairs.get(item.suggestion_id)
+            if item.direction not in _KIND or item.reply is not None or (org.id, key) in told or key in seen:
+                continue
+            if item.suggestion_id not in accepted and item.direction != "partner_for_your_company":
+                continue  # only a company's own suggested matches go out without a coordinator
+            seen.add(key)
+            kind = _KIND[item.direction] if item.suggestion_id in accepted else "suggested"
+            entries.append(DigestEntry(suggestion_id=item.suggestion_id, kind=kind, headline=item.headline,
+                                       about=item.about, reason=item.why))
+        if entries:
+            out.append(Digest(org_id=org.id, org_name=org.name, to=org.email or "", entries=entries))
+    return out
 
 
 def suggested_collaborators(ctx: Any, orgs: list[Organization], min_score: float, k: int = 3) -> dict[int, list]:
@@ -212,7 +207,8 @@ def queue_digest(engine: Engine, settings: Settings, digest: Digest, now: dateti
         with session_scope(engine) as s:
             row = EmailMessage(idempotency_key=key, org_id=digest.org_id, to_address=digest.to,
                                subject=str(msg["Subject"]), body=letter.text, body_html=letter.html,
-                               message_id=str(msg["Message-ID"]), status="queued", created_at=now)
+                               message_id=str(msg["Message-ID"]), unsubscribe_url=letter.unsubscribe_url,
+                               status="queued", created_at=now)
             s.add(row)
             s.flush()
             for e in digest.entries:
@@ -230,14 +226,15 @@ def recently_sent(engine: Engine, org_id: int, now: datetime, days: int) -> bool
     since = now - timedelta(days=days)
     with session_scope(engine) as s:
         return s.exec(select(EmailMessage.id).where(
-            EmailMessage.org_id == org_id, EmailMessage.status.in_(("sent", "queued", "failed")),
+            EmailMessage.org_id == org_id, EmailMessage.status.in_(("sent", "queued", "sending", "failed")),
             or_(EmailMessage.sent_at >= since, EmailMessage.created_at >= since))).first() is not None
 
 
 def send_digests(engine: Engine, settings: Settings, now: datetime | None = None, dry_run: bool = False,
                  org_id: int | None = None, suggest: Callable[[list[Organization]], dict[int, list]] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> DigestRun:
-    """Compose what is new, then send everything queued or failed (not yet given up)."""
+    """Compose what is new, then send everything queued or failed (not yet given up). One
+    message that cannot be composed or sent is marked failed with its reason; the run goes on."""
     now = now or datetime.now(UTC)
     run = DigestRun()
     if org_id is not None:
@@ -255,13 +252,27 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
         for d in digests:
             tokens = {(e.suggestion_id, a): "preview" for e in d.entries for a in ("interested", "declined")}
             tokens |= {(None, "desk"): "preview", (None, "unsubscribe"): "preview"}
-            msg = compose(settings, _letter(settings, d, tokens), now)
+            try:
+                msg = compose(settings, _letter(settings, d, tokens), now)
+            except Exception as exc:  # noqa: BLE001 — one bad message never stops the others
+                run.failed += 1
+                run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "failed",
+                                     "error": f"{type(exc).__name__}: {exc}"[:200]})
+                continue
             run.previews.append((f"digest-{d.org_id}.eml", bytes(msg)))
             run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": msg["Message-ID"], "status": "preview",
                                  "items": len(d.entries)})
         return run
     for d in digests:
-        if queue_digest(engine, settings, d, now) is None:
+        try:
+            queued = queue_digest(engine, settings, d, now)
+        except Exception as exc:  # noqa: BLE001 — one bad message never stops the others
+            log.exception("digest for organisation %s could not be composed", d.org_id)
+            run.failed += 1
+            run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "failed",
+                                 "error": f"{type(exc).__name__}: {exc}"[:200]})
+            continue
+        if queued is None:
             run.skipped += 1
             run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "skipped_period"})
     if in_quiet_hours(now, settings.digest_quiet_hours):
@@ -274,29 +285,62 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
     return run
 
 
-def _outbox(engine: Engine, org_id: int | None) -> list[EmailMessage]:
+def _due(engine: Engine, org_id: int | None) -> list[int]:
+    """Ids of messages a run may try: queued, failed and not given up, or being sent (by a run
+    that may have died: ``_claim`` decides)."""
     with session_scope(engine) as s:
-        q = select(EmailMessage).where(or_(EmailMessage.status == "queued",
-                                           (EmailMessage.status == "failed") & (EmailMessage.attempts < MAX_ATTEMPTS)))
+        q = select(EmailMessage.id).where(or_(EmailMessage.status.in_(("queued", "sending")),
+                                              (EmailMessage.status == "failed") & (EmailMessage.attempts < MAX_ATTEMPTS)))
         if org_id is not None:
             q = q.where(EmailMessage.org_id == org_id)
         return list(s.exec(q.order_by(EmailMessage.id)))
 
 
-def _mark(engine: Engine, msg_id: int, **values: Any) -> None:
+def _claimable(m: EmailMessage, now: datetime) -> bool:
+    if m.status == "queued" or (m.status == "failed" and m.attempts < MAX_ATTEMPTS):
+        return True
+    # "sending" by a run that died mid-batch: its process is gone from this machine, or its claim
+    # is older than any send takes. The message goes out again with the same Message-ID.
+    return m.status == "sending" and (dead_here(m.claimed_by) or m.claimed_at is None or now - m.claimed_at > CLAIM_LEASE)
+
+
+def _claim(engine: Engine, msg_id: int, claimant: str, now: datetime) -> EmailMessage | None:
+    """→ sending, for this run only: a compare-and-set on the status, attempts and claim read,
+    so of any number of concurrent runs exactly one wins each message."""
     with session_scope(engine) as s:
-        s.exec(update(EmailMessage).where(EmailMessage.id == msg_id).values(**values))
+        row = s.get(EmailMessage, msg_id)
+        if row is None or not _claimable(row, now):
+            return None
+        same_claim = (EmailMessage.claimed_by == row.claimed_by) if row.claimed_by is not None \
+            else EmailMessage.claimed_by.is_(None)
+        won = s.exec(update(EmailMessage).where(EmailMessage.id == msg_id, EmailMessage.status == row.status,
+                                                EmailMessage.attempts == row.attempts, same_claim)
+                     .values(status="sending", claimed_by=claimant, claimed_at=now)).rowcount
+    return row if won else None
+
+
+def _mark(engine: Engine, msg_id: int, claimant: str, **values: Any) -> None:
+    with session_scope(engine) as s:
+        s.exec(update(EmailMessage).where(EmailMessage.id == msg_id, EmailMessage.claimed_by == claimant)
+               .values(**values))
 
 
 def _deliver(engine: Engine, settings: Settings, now: datetime, run: DigestRun, org_id: int | None,
              sleep: Callable[[float], None]) -> None:
     from matcher.services.mailer import rebuild
 
+    claimant = f"{worker_id()}@{secrets.token_hex(4)}"
     conn = None
-    for row in _outbox(engine, org_id):
-        raw = rebuild(settings, row)
+    for msg_id in _due(engine, org_id):
+        row = _claim(engine, msg_id, claimant, now)
+        if row is None:
+            continue  # another run has it
         status, answer = "failed", ""
-        for attempt in range(RETRIES_IN_RUN + 1):
+        try:
+            raw = rebuild(settings, row)
+        except Exception as exc:  # noqa: BLE001 — a message that cannot be built fails alone
+            raw, answer = None, f"compose: {type(exc).__name__}: {exc}"
+        for attempt in range(RETRIES_IN_RUN + 1 if raw is not None else 0):
             try:
                 if conn is None:
                     conn = smtp_connection(settings)
@@ -320,20 +364,24 @@ def _deliver(engine: Engine, settings: Settings, now: datetime, run: DigestRun, 
             except (smtplib.SMTPServerDisconnected, OSError) as exc:
                 answer = f"connection: {type(exc).__name__}: {exc}"
                 conn = None
+            except (smtplib.SMTPException, ValueError, UnicodeError) as exc:
+                answer = f"{type(exc).__name__}: {exc}"
+                _reset(conn)
+                break
             if attempt < RETRIES_IN_RUN:
                 sleep(BACKOFF_S * 2 ** attempt)
         attempts = row.attempts + 1
         if status == "sent":
-            _mark(engine, row.id, status="sent", attempts=attempts, sent_at=now, last_error=None)
+            _mark(engine, row.id, claimant, status="sent", attempts=attempts, sent_at=now, last_error=None)
             run.sent += 1
         elif status == "bounced":
-            _mark(engine, row.id, status="bounced", attempts=attempts, last_error=answer[:2000])
+            _mark(engine, row.id, claimant, status="bounced", attempts=attempts, last_error=answer[:2000])
             with session_scope(engine) as s:
                 s.exec(update(Organization).where(Organization.id == row.org_id).values(email_bouncing_at=now))
                 s.add(AuditLog(action="email_bounced", target=f"organization:{row.org_id}", detail={"answer": answer[:500]}))
             run.failed += 1
         else:
-            _mark(engine, row.id, status="failed", attempts=attempts, last_error=answer[:2000])
+            _mark(engine, row.id, claimant, status="failed", attempts=attempts, last_error=answer[:2000])
             run.failed += 1
         run.messages.append({"org_id": row.org_id, "to": row.to_address, "message_id": row.message_id,
                              "status": status, "attempts": attempts, "smtp": answer[:200]})
@@ -355,43 +403,59 @@ def _reset(conn: smtplib.SMTP | None) -> None:
 
 
 # -- one-click links ----------------------------------------------------------------------------------
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkResult:
-    action: str
-    status: str  # recorded | already | expired | confirm | unsubscribed | opened
+    action: str  # interested | declined | unsubscribe | desk | "" (unknown link)
+    # invalid | expired | unavailable | used | confirm | recorded | changed | same | unsubscribed | opened
+    status: str
     org_id: int | None = None
-    headline: str = ""
+    item: CompanyItem | None = None  # the proposal a reply link is about, as the company may read it
+    used_at: datetime | None = None
 
 
 def follow_link(engine: Engine, token: str, confirm: bool = False, now: datetime | None = None) -> LinkResult:
-    """What a click does. Replies record a ``company_reply`` once (single-use); unsubscribe opts the
-    company out on POST (RFC 8058 one-click) and asks to confirm on GET; the desk link counts as
-    opened and sends the company to its proposals. Every link expires."""
+    """What following a mail link does. A GET (``confirm=False``) never records anything — mail
+    scanners fetch every link — it shows the proposal and asks; the POST records. A reply link is
+    single-use; the company's answer is one per proposal (the same answer again stores nothing, a
+    different one is stored as a change, whichever channel it came through). Unsubscribe is RFC
+    8058 one-click on POST. Unknown, tampered, expired and used links each say so."""
     now = now or datetime.now(UTC)
-    digest = hashlib.sha256(token.encode()).hexdigest()
+    if not TOKEN_PATTERN.match(token or ""):
+        return LinkResult(action="", status="invalid")
     with session_scope(engine) as s:
-        link = s.exec(select(MailLink).where(MailLink.token_hash == digest)).first()
-        if link is None:
-            raise NotFound("このリンクは無効です", "unknown link")
-        expires = link.expires_at if link.expires_at.tzinfo else link.expires_at.replace(tzinfo=UTC)
-        if expires < now:
-            return LinkResult(action=link.action, status="expired", org_id=link.org_id)
-        if link.action in ANSWERS:
-            claimed = s.exec(update(MailLink).where(MailLink.id == link.id, MailLink.used_at.is_(None))
-                             .values(used_at=now)).rowcount
-            if not claimed:
-                return LinkResult(action=link.action, status="already", org_id=link.org_id)
-        elif link.action == "unsubscribe":
-            if not confirm:
-                return LinkResult(action="unsubscribe", status="confirm", org_id=link.org_id)
-            s.exec(update(Organization).where(Organization.id == link.org_id).values(email_opt_in=False))
+        link = s.exec(select(MailLink).where(MailLink.token_hash == hashlib.sha256(token.encode()).hexdigest())).first()
+    if link is None:
+        return LinkResult(action="", status="invalid")
+    org, action = link.org_id, link.action
+    if link.expires_at < now:
+        return LinkResult(action=action, status="expired", org_id=org)
+    if action == "unsubscribe":
+        if not confirm:
+            return LinkResult(action=action, status="confirm", org_id=org)
+        with session_scope(engine) as s:
+            s.exec(update(Organization).where(Organization.id == org).values(email_opt_in=False))
             s.exec(update(MailLink).where(MailLink.id == link.id).values(used_at=now))
-            s.add(AuditLog(actor=f"mail:{link.org_id}", action="unsubscribe", target=f"organization:{link.org_id}"))
-            return LinkResult(action="unsubscribe", status="unsubscribed", org_id=link.org_id)
-        else:
+            s.add(AuditLog(actor=f"mail:{org}", action="unsubscribe", target=f"organization:{org}"))
+        return LinkResult(action=action, status="unsubscribed", org_id=org)
+    if action not in ANSWERS:  # the desk link
+        with session_scope(engine) as s:
             s.exec(update(MailLink).where(MailLink.id == link.id, MailLink.used_at.is_(None)).values(used_at=now))
-            return LinkResult(action=link.action, status="opened", org_id=link.org_id)
-        sid, org, action = link.suggestion_id, link.org_id, link.action
-    record_company_reply(engine, sid, "interested" if action == "interested" else "declined",
-                         None, f"mail:{org}")
-    return LinkResult(action=action, status="recorded", org_id=org)
+        return LinkResult(action=action, status="opened", org_id=org)
+    item = company_item(engine, org, link.suggestion_id) if link.suggestion_id else None
+    if item is None:
+        return LinkResult(action=action, status="unavailable", org_id=org)
+    if link.used_at is not None:
+        return LinkResult(action=action, status="used", org_id=org, item=item, used_at=link.used_at)
+    if not confirm:
+        return LinkResult(action=action, status="confirm", org_id=org, item=item)
+    with session_scope(engine) as s:
+        claimed = s.exec(update(MailLink).where(MailLink.id == link.id, MailLink.used_at.is_(None))
+                         .values(used_at=now)).rowcount
+    if not claimed:
+        return LinkResult(action=action, status="used", org_id=org, item=item, used_at=now)
+    outcome = record_company_reply(engine, link.suggestion_id, action, None, f"mail:{org}", org)
+    return LinkResult(action=action, status=outcome.status, org_id=org,
+                      item=company_item(engine, org, link.suggestion_id))

@@ -194,7 +194,8 @@ def group_rows(engine: Engine, need_id: int) -> list[dict[str, Any]]:
 
 
 def need_history(engine: Engine, need_id: int) -> dict[str, Any]:
-    """Every run of a need's shortlist and every decision on it, coordinators' and companies'."""
+    """Every run of a need's shortlist and every decision on it, coordinators' and companies',
+    each naming what was decided on (a group by its members, a dropped member by name)."""
     with session_scope(engine) as s:
         rows = s.exec(select(Suggestion).where(Suggestion.query_type == "need", Suggestion.query_id == need_id)
                       .order_by(Suggestion.id)).all()
@@ -202,96 +203,38 @@ def need_history(engine: Engine, need_id: int) -> dict[str, Any]:
         decisions = s.exec(select(Decision).where(Decision.suggestion_id.in_(list(by_id) or [-1]))
                            .order_by(Decision.decided_at, Decision.id)).all()
         orgs, seeds = _names(s, rows)
+        member_ids = {m["org_id"] for r in rows for m in r.members or []} | {
+            d.org_id for d in decisions if d.kind == "group_drop" and d.org_id}
+        members = dict(s.exec(select(Organization.id, Organization.name).where(
+            Organization.id.in_(member_ids or {-1}))).all())
     runs: dict[str, dict[str, Any]] = {}
     for r in rows:
         run = runs.setdefault(r.run_id, {"run_id": r.run_id, "created_at": r.created_at.isoformat(),
-                                         "model_version": r.model_version, "candidates": 0})
+                                         "model_version": r.model_version, "candidates": 0,
+                                         "kind": "groups" if r.kind == "group" else "shortlist"})
         run["candidates"] += 1
 
     def name(sug: Suggestion) -> str | None:
+        if sug.kind == "group":
+            return "共同受注グループ: " + "・".join(members.get(m["org_id"], "") for m in sug.members or [])
         if sug.candidate_type == "organization":
             o = orgs.get(sug.candidate_id)
             return o.name if o else None
         x = seeds.get(sug.candidate_id)
         return x.title if x else None
 
+    def note(d: Decision) -> str | None:
+        if d.kind == "group_drop":
+            return f"「{members.get(d.org_id or -1, '（削除された企業）')}」をグループから外した"
+        return d.comment
+
     return {"need_id": need_id, "runs": sorted(runs.values(), key=lambda r: r["created_at"], reverse=True),
             "decisions": [{"suggestion_id": d.suggestion_id, "run_id": by_id[d.suggestion_id].run_id,
                            "candidate_type": by_id[d.suggestion_id].candidate_type,
                            "candidate_id": by_id[d.suggestion_id].candidate_id,
                            "candidate_name": name(by_id[d.suggestion_id]), "kind": d.kind, "verdict": d.verdict,
-                           "reason": d.reason, "comment": d.comment, "by": d.coordinator,
+                           "reason": d.reason, "comment": note(d), "by": d.coordinator,
                            "at": d.decided_at.isoformat()} for d in reversed(decisions)]}
-
-
-# -- what a company sees ---------------------------------------------------------------------------
-def proposals_for(engine: Engine, org_id: int) -> list[dict[str, Any]]:
-    """Proposals a coordinator accepted that concern this company, described from its side, one per
-    (query, candidate) pair. Never a coordinator's identity, reason or internal score, never an
-    employee count, and another organisation's name only when it agreed to be public."""
-    with session_scope(engine) as s:
-        own_needs = {n.id: n for n in s.exec(select(Need).where(Need.org_id == org_id))}
-        concerns = or_((Suggestion.candidate_type == "organization") & (Suggestion.candidate_id == org_id),
-                       (Suggestion.query_type == "need") & Suggestion.query_id.in_(list(own_needs) or [-1]),
-                       (Suggestion.query_type == "organization") & (Suggestion.query_id == org_id))
-        decided = s.exec(select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id, concerns)
-                         .order_by(Decision.decided_at, Decision.id)).all()
-        latest: dict[tuple, tuple[Decision, Suggestion]] = {}
-        replies: dict[tuple, Decision] = {}
-        for d, sug in decided:
-            key = (sug.query_type, sug.query_id, sug.candidate_type, sug.candidate_id)
-            if d.kind == "coordinator":
-                latest[key] = (d, sug)
-            elif d.kind == "company_reply":
-                replies[key] = d
-        accepted = [(d, sug) for d, sug in latest.values() if d.verdict == "accept"]
-        needs = {n.id: n for n in s.exec(select(Need).where(
-            Need.id.in_([sug.query_id for _, sug in accepted if sug.query_type == "need"] or [-1])))}
-        org_ids = {sug.candidate_id for _, sug in accepted if sug.candidate_type == "organization"}
-        org_ids |= {n.org_id for n in needs.values()} | {sug.query_id for _, sug in accepted if sug.query_type == "organization"}
-        orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(list(org_ids) or [-1])))}
-        seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(
-            ResearchSeed.id.in_([sug.candidate_id for _, sug in accepted if sug.candidate_type == "seed"] or [-1])))}
-
-    def public_name(o: Organization | None) -> str:
-        return o.name if o is not None and o.publish else "非公開の企業・機関（窓口からご紹介します）"
-
-    out = []
-    for d, sug in sorted(accepted, key=lambda ds: ds[0].decided_at, reverse=True):
-        key = (sug.query_type, sug.query_id, sug.candidate_type, sug.candidate_id)
-        reply = replies.get(key)
-        item: dict[str, Any] = {"suggestion_id": sug.id, "accepted_at": d.decided_at.isoformat(),
-                                "reply": {"answer": reply.verdict, "comment": reply.comment,
-                                          "at": reply.decided_at.isoformat()} if reply else None}
-        if sug.query_type == "need" and sug.query_id in own_needs:
-            need = own_needs[sug.query_id]
-            if sug.candidate_type == "seed":
-                seed = seeds.get(sug.candidate_id)
-                item.update(direction="research_for_your_need", need_title=need.title,
-                            partner_name=seed.title if seed else "研究シーズ",
-                            partner_detail=(seed.institution or "") if seed else "", url=seed.url if seed else None)
-            else:
-                partner = orgs.get(sug.candidate_id)
-                item.update(direction="partner_for_your_need", need_title=need.title, partner_name=public_name(partner),
-                            partner_detail=partner.city or "" if partner is not None and partner.publish else "",
-                            url=None)
-            item["why"] = sug.explanation
-        elif sug.candidate_type == "organization" and sug.candidate_id == org_id:
-            if sug.query_type == "need" and sug.query_id in needs:
-                need = needs[sug.query_id]
-                item.update(direction="your_company_for_a_need", need_title=need.title,
-                            partner_name=public_name(orgs.get(need.org_id)),
-                            partner_detail="必要工程: " + "・".join(split_list(need.required_processes)), url=None)
-            else:
-                item.update(direction="your_company_for_a_partner", need_title=None,
-                            partner_name=public_name(orgs.get(sug.query_id)), partner_detail="", url=None)
-            item["why"] = "コーディネーターが貴社の技術が合うと判断しました。"
-        else:
-            partner = orgs.get(sug.candidate_id)
-            item.update(direction="partner_for_your_company", need_title=None, partner_name=public_name(partner),
-                        partner_detail="", url=None, why=sug.explanation)
-        out.append(item)
-    return out
 
 
 # -- the public directory ------------------------------------------------------------------------

@@ -21,10 +21,12 @@ from typing import Any
 from sqlalchemy import Engine, delete, update
 from sqlmodel import select
 
-from matcher.errors import Conflict, InvalidInput, MatcherError, NotFound
+from matcher.errors import Conflict, InvalidInput, NotFound
 from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
 from matcher.exchange.spec import ParticipantRow, clean
 from matcher.graph.model import Party, ScoredEdge
+from matcher.infra.jobs import JobHandle, JobRunner
+from matcher.learn.decisions import latest_pairs
 from matcher.services.context import MatchContext
 from matcher.solve.seating import (
     Reseating,
@@ -38,15 +40,13 @@ from matcher.store.db import session_scope
 from matcher.store.tables import (
     KIND_JA,
     AuditLog,
-    Decision,
     ForumEvent,
     ForumMeeting,
+    Job,
     Need,
     Organization,
     Participant,
-    ResearchSeed,
     SeatAssignment,
-    Suggestion,
 )
 
 SCALE = 1000  # an edge score of 0.5 is worth 500
@@ -241,8 +241,10 @@ def build_plan(ctx: MatchContext, event_id: int, rounds: int, table_size: int,
                 reasons.append(f"{w.person}さんの面談希望")
             value += WISH * len(wished)
             if okey in accepted:
-                value += ACCEPTED * accepted[okey]
-                reasons.append("コーディネーターが承認した提案の相手")
+                count, told = accepted[okey]
+                value += ACCEPTED * count
+                if told:
+                    reasons.append("コーディネーターが承認した提案の相手")
             if value > 0:
                 affinity[key] = value
                 why[key] = reasons
@@ -286,25 +288,20 @@ def _research_scores(ctx: MatchContext, queries: list[Party], vecs) -> dict[tupl
     return out
 
 
-def _accepted_pairs(engine: Engine, orgs: set[int]) -> dict[tuple[int, int], int]:
-    """Accepted suggestions between two participating organisations (need → partner or seed)."""
+def _accepted_pairs(engine: Engine, orgs: set[int]) -> dict[tuple[int, int], tuple[int, bool]]:
+    """Suggestions between two participating organisations whose latest coordinator verdict is an
+    accept: (how many, whether the chart may say so). A suggestion for a 非公開 need counts for
+    the seating but is never named on the printed chart (the candidate was never told of it)."""
+    accepted = [sug for dec, sug in latest_pairs(engine, "coordinator") if dec.verdict == "accept"]
     with session_scope(engine) as s:
-        rows = s.exec(select(Suggestion, Decision).join(Decision, Decision.suggestion_id == Suggestion.id)
-                      .where(Decision.kind == "coordinator", Decision.verdict == "accept")).all()
-        need_org = dict(s.exec(select(Need.id, Need.org_id)).all())
-        seed_org = dict(s.exec(select(ResearchSeed.id, ResearchSeed.org_id)).all())
-    out: dict[tuple[int, int], int] = {}
-    seen: set[int] = set()
-    for sug, _ in rows:
-        if sug.id in seen:
-            continue
-        seen.add(sug.id)
-        a = {"need": need_org.get(sug.query_id), "organization": sug.query_id,
-             "seed": seed_org.get(sug.query_id)}.get(sug.query_type)
-        b = sug.candidate_id if sug.candidate_type == "organization" else seed_org.get(sug.candidate_id)
+        private = set(s.exec(select(Need.id).where(Need.public.is_(False))))
+    out: dict[tuple[int, int], tuple[int, bool]] = {}
+    for sug in accepted:
+        a, b = sug.requester_org_id, sug.candidate_org_id
         if a in orgs and b in orgs and a != b:
             key = (min(a, b), max(a, b))
-            out[key] = out.get(key, 0) + 1
+            count, told = out.get(key, (0, False))
+            out[key] = (count + 1, told or not (sug.query_type == "need" and sug.query_id in private))
     return out
 
 
@@ -424,13 +421,17 @@ def store_seating(ctx: MatchContext, event_id: int, plan: ForumPlan, seating: Se
 
 def pair_reason(ctx: MatchContext, plan: ForumPlan, key: tuple[int, int]) -> str:
     """Why these two were seated together, in Japanese (explaining the edge only for pairs that
-    actually meet: tokenising both profiles is the costly part)."""
+    actually meet: tokenising both profiles is the costly part). The chart is handed to both, so
+    an organisation that is not public is never placed, certified or quoted in it."""
     reasons = list(plan.why.get(key, []))
     edge = plan.edges.get(key)
     if edge is not None:
-        if not edge.reason:
+        if edge.why is None:
             ctx.edges.explain(edge)
-        reasons.insert(0, edge.reason or "技術・事業の内容が近い")
+        a, b = (ctx.orgs.get(plan.people[i].org_id) for i in key)
+        both_public = all(o is not None and o.publish for o in (a, b))
+        text = edge.why.text("coordinator") if both_public else edge.why.text("requester", other_public=False)
+        reasons.insert(0, text or "技術・事業の内容が近い")
     if not reasons:
         a, b = plan.people[key[0]], plan.people[key[1]]
         kinds = {KIND_JA.get(a.kind, a.kind), KIND_JA.get(b.kind, b.kind)}
@@ -524,83 +525,52 @@ def forum_chart(engine: Engine, event_ref: str | int) -> ForumChart:
 
 
 # -- seating as a background job (the desk) ------------------------------------------------------------
-FORUM_QUEUE = "matcher-forum"
+SEATING = "seating"
+SEATING_HANDLER = "matcher.services.forum:run_seating_job"
 
 
-def queue_seating(engine: Engine, settings: Any, event_ref: str | int, rounds: int, table_size: int,
-                  seconds: float, seed: int = 0, context_factory: Callable[[], MatchContext] | None = None,
-                  actor: str | None = None) -> ForumEvent:
-    """Queue a seating run for the event (one at a time per event) and start it: on an RQ worker
-    when ``MATCHER_REDIS_URL`` is set, else on a thread of this process. The run's state and
-    progress live on the event's row, so any page in any worker shows them."""
+def seating_subject(event_id: int) -> str:
+    return f"forum:{event_id}"
+
+
+def queue_seating(runner: JobRunner, event_ref: str | int, rounds: int, table_size: int, seconds: float,
+                  seed: int = 0, actor: str | None = None) -> Job:
+    """Queue a seating run for the event (one at a time per event) on the job runner. The
+    event's current chart stays printable until the new seating replaces it."""
     if not 1 <= rounds <= MAX_ROUNDS or not 2 <= table_size <= 30 or not 1 <= seconds <= 600:
         raise InvalidInput(f"ラウンド数は 1〜{MAX_ROUNDS}、1 卓は 2〜30 名、時間は 1〜600 秒です",
                            "rounds 1..6, table size 2..30, seconds 1..600")
-    event = find_event(engine, event_ref)
-    params = {"rounds": rounds, "table_size": table_size, "seconds": seconds, "seed": seed}
-    with session_scope(engine) as s:
-        claimed = s.exec(update(ForumEvent).where(ForumEvent.id == event.id,
-                                                  ForumEvent.state.not_in(("queued", "seating")))
-                         .values(state="queued", progress={"params": params, "fraction": 0.0})).rowcount
-        if not claimed:
-            raise Conflict("このフォーラムの席順は作成中です。終わるまでお待ちください",
-                           "a seating run for this event is already queued or running")
-        s.add(AuditLog(actor=actor, action="forum_seat_queued", target=f"forum:{event.id}", detail=params))
-    if getattr(settings, "redis_url", None):
-        from redis import Redis
-        from rq import Queue
-
-        Queue(FORUM_QUEUE, connection=Redis.from_url(settings.redis_url)).enqueue(
-            run_seating_job, event.id, job_timeout=3600)
-    else:
-        import threading
-
-        threading.Thread(target=run_seating_job, args=(event.id, engine, context_factory), daemon=True,
-                         name=f"matcher-forum-{event.id}").start()
-    return find_event(engine, event.id)
+    event = find_event(runner.engine, event_ref)
+    params = {"event_id": event.id, "rounds": rounds, "table_size": table_size, "seconds": seconds, "seed": seed}
+    subject = seating_subject(event.id)
+    try:
+        job = runner.submit(SEATING, SEATING_HANDLER, params, subject=subject, lock_key=subject)
+    except Conflict:
+        raise Conflict("このフォーラムの席順は作成中です。終わるまでお待ちください",
+                       "a seating run for this event is already queued or running") from None
+    with session_scope(runner.engine) as s:
+        s.add(AuditLog(actor=actor, action="forum_seat_queued", target=subject, detail=params))
+    return job
 
 
-def run_seating_job(event_id: int, engine: Engine | None = None,
-                    context_factory: Callable[[], MatchContext] | None = None) -> dict[str, Any]:
-    """Run a queued seating (the entry point an RQ worker imports); progress goes to the event."""
-    import time
+def seating_job(runner: JobRunner, event_id: int) -> Job | None:
+    """The event's latest seating run (what the desk shows beside the stored chart)."""
+    return runner.latest(SEATING, seating_subject(event_id))
 
-    from matcher.config import get_settings
-    from matcher.store.db import get_engine
 
-    settings = get_settings()
-    engine = engine or get_engine(settings.sqlalchemy_url)
-    with session_scope(engine) as s:
-        event = s.get(ForumEvent, event_id)
-        if event is None or event.state != "queued":
-            return {"skipped": True}
-        params = dict(event.progress.get("params", {}))
-        s.exec(update(ForumEvent).where(ForumEvent.id == event_id).values(state="seating"))
-    last = [0.0]
+def run_seating_job(handle: JobHandle) -> dict[str, Any]:
+    """A queued seating run (the runner's handler); progress goes to the job's row."""
+    p = handle.params
+    ctx = handle.resource("context")
+    if ctx is None:
+        from matcher.search.embed import get_embedder
+        from matcher.services.context import load_context
+
+        ctx = load_context(handle.engine, handle.settings, get_embedder(handle.settings))
 
     def report(seconds: float, best: int, fraction: float) -> None:
-        if time.monotonic() - last[0] >= 1.0:
-            last[0] = time.monotonic()
-            with session_scope(engine) as s:
-                s.exec(update(ForumEvent).where(ForumEvent.id == event_id).values(
-                    progress={"params": params, "fraction": round(fraction, 3), "best": best,
-                              "seconds": round(seconds, 1)}))
-    try:
-        if context_factory is not None:
-            ctx = context_factory()
-        else:
-            from matcher.search.embed import get_embedder
-            from matcher.services.context import load_context
+        handle.report(done=round(1000 * fraction), total=1000, best=best, seconds=round(seconds, 1))
 
-            ctx = load_context(engine, settings, get_embedder(settings))
-        result = seat_event(ctx, event_id, params.get("rounds", 3), params.get("table_size", 8),
-                            params.get("seconds", 30), params.get("seed", 0), progress=report)
-    except Exception as exc:  # recorded on the event and shown on its page
-        message = getattr(exc, "message_ja", None) or f"{type(exc).__name__}: {exc}"
-        with session_scope(engine) as s:
-            s.exec(update(ForumEvent).where(ForumEvent.id == event_id).values(
-                state="failed", progress={"params": params, "error": str(message)[:1000]}))
-        if not isinstance(exc, MatcherError):
-            raise  # a bug: also in the worker's log
-        return {"error": message}
+    result = seat_event(ctx, p["event_id"], p.get("rounds", 3), p.get("table_size", 8), p.get("seconds", 30),
+                        p.get("seed", 0), progress=report)
     return result.as_json()

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from matcher.dates import to_jst
 from matcher.errors import InvalidInput
 from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
 from matcher.exchange.spec import OutcomeRow
@@ -37,7 +37,6 @@ from matcher.store.tables import (
     Suggestion,
 )
 
-JST = ZoneInfo("Asia/Tokyo")
 PERIODS = {1: (2023, 2025), 2: (2026, 2029), 3: (2030, 2032)}
 PERIOD_JA = {1: "第1期（2023〜2025年度）", 2: "第2期（2026〜2029年度）", 3: "第3期（2030〜2032年度）"}
 HALF_JA = {1: "上期", 2: "下期"}
@@ -53,8 +52,9 @@ OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額�
 
 
 def fiscal(dt: datetime) -> tuple[int, int, int]:
-    """(fiscal year, half 1|2, quarter 1..4) of a moment, in Japan."""
-    local = (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).astimezone(JST)
+    """(fiscal year, half 1|2, quarter 1..4) of a moment, in Japan (any stored moment, even one
+    too far out to convert, is counted somewhere rather than failing the report)."""
+    local = to_jst(dt)
     fy = local.year if local.month >= 4 else local.year - 1
     quarter = (local.month - 4) % 12 // 3 + 1
     return fy, 1 if quarter <= 2 else 2, quarter

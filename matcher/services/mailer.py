@@ -19,6 +19,7 @@ from functools import cached_property
 
 from matcher.config import Settings
 from matcher.store.tables import EmailMessage
+from matcher.text import one_line
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,17 +42,19 @@ class DigestLetter:
 
     @property
     def subject(self) -> str:
-        return f"【日野市 企業マッチング】{self.org_name}様へ 新しいご紹介 {len(self.items)} 件"
+        return one_line(f"【日野市 企業マッチング】{one_line(self.org_name, 80)}様へ 新しいご紹介 {len(self.items)} 件")
 
     @cached_property
     def text(self) -> str:
-        lines = [f"{self.org_name} ご担当者様", "",
+        """The plain-text part. Every value from the store is written as one line, so no name or
+        title can add a line that looks like a link or an instruction of ours."""
+        lines = [f"{one_line(self.org_name)} ご担当者様", "",
                  "日野市 産業振興課の企業マッチングから、御社に関係する新しいご紹介をお届けします。",
                  "ご関心の有無をリンクからお知らせください（ログインは不要です）。", ""]
         for i, item in enumerate(self.items, 1):
-            lines += [f"■ {i}. {item.headline}", f"  {item.about}"]
+            lines += [f"■ {i}. {one_line(item.headline)}", f"  {one_line(item.about)}"]
             if item.reason:
-                lines.append(f"  理由: {item.reason}")
+                lines.append(f"  理由: {one_line(item.reason)}")
             lines += [f"  興味あり: {item.interested_url}", f"  関心なし: {item.declined_url}", ""]
         lines += [f"これまでのご提案は企業マッチングの画面でご覧いただけます: {self.desk_url}", "",
                   f"お問い合わせ: {self.contact}",
@@ -73,13 +76,14 @@ def _domain(settings: Settings) -> str:
 
 def build(settings: Settings, *, to: str, subject: str, text: str, html: str, message_id: str, date: datetime,
           unsubscribe_url: str) -> MimeMessage:
+    """The message with exactly the headers set here: every header value is one line."""
     msg = MimeMessage(policy=policy.SMTP)
-    msg["From"] = settings.smtp_sender
-    msg["To"] = to
-    msg["Subject"] = subject
+    msg["From"] = one_line(settings.smtp_sender)
+    msg["To"] = one_line(to)
+    msg["Subject"] = one_line(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = message_id
-    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe"] = f"<{one_line(unsubscribe_url)}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text, charset="utf-8")
@@ -93,10 +97,10 @@ def compose(settings: Settings, letter: DigestLetter, now: datetime) -> MimeMess
 
 
 def rebuild(settings: Settings, row: EmailMessage) -> bytes:
-    """The queued message again, byte for byte the same content (same Message-ID and Date)."""
-    unsubscribe = next((line.split(": ", 1)[1] for line in row.body.splitlines() if line.startswith("配信停止: ")), "")
+    """The queued message again, byte for byte the same content (same Message-ID and Date, the
+    unsubscribe URL as stored when it was composed — never read back from the body)."""
     msg = build(settings, to=row.to_address, subject=row.subject, text=row.body, html=row.body_html,
-                message_id=row.message_id, date=row.created_at, unsubscribe_url=unsubscribe)
+                message_id=row.message_id, date=row.created_at, unsubscribe_url=row.unsubscribe_url)
     return msg.as_bytes(policy=policy.SMTP)
 
 

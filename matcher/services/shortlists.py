@@ -45,10 +45,11 @@ def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
     now = utcnow()
     rows = [dict(run_id=run_id, query_type=shortlist.query.type, query_id=shortlist.query.id,
                  candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
+                 requester_org_id=shortlist.query.org_id, candidate_org_id=edge.candidate.org_id,
                  kind="partner" if edge.candidate_type == "organization" else "seed",
                  rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
                  features=dict(sorted(edge.features.items())), explanation=edge.reason,
-                 created_at=now)
+                 detail=edge.why.as_json() if edge.why else None, created_at=now)
             for edge in shortlist.candidates]
     with session_scope(ctx.engine) as s:
         ids = s.execute(insert(Suggestion).returning(Suggestion.id, sort_by_parameter_order=True), rows).scalars().all()

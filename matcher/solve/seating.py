@@ -55,73 +55,130 @@ def _bad(ja: str, en: str) -> InvalidInput:
     return InvalidInput(ja, en)
 
 
+# What one instance may hold, checked before any work (a forum is hundreds of people, not millions).
+MAX_PEOPLE = 2000
+MAX_TABLES = 500
+MAX_ROUNDS = 20
+MAX_CAPACITY = 100
+MAX_AFFINITY = 10**9  # per pair; sums over a seating stay exact in 64 bits
+MAX_PAIRS = 2_000_000  # affinity and conflict entries each
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_NUMBER_DIGITS = 12
+
+
+def _list(doc: dict, key: str, limit: int) -> list:
+    value = doc.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _bad(f"{key} は配列（[...]）で指定してください", f"{key} must be a list, got {type(value).__name__}")
+    if len(value) > limit:
+        raise _bad(f"{key} が多すぎます（{len(value):,} 件、上限 {limit:,} 件）", f"{key}: {len(value):,} entries (at most {limit:,})")
+    return value
+
+
+def _obj(item: Any, where: str) -> dict:
+    if not isinstance(item, dict):
+        raise _bad(f"{where} はオブジェクト（{{...}}）で指定してください", f"{where} must be an object, got {type(item).__name__}")
+    return item
+
+
+def _ident(value: Any, where: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int) or not str(value).strip() or len(str(value)) > 200:
+        raise _bad(f"{where} の id は 200 文字以内の文字列か整数です", f"{where}: id must be a string or integer (≤ 200 characters)")
+    return str(value)
+
+
 def parse_instance(doc: Any, source: str = "instance") -> SeatingInstance:
-    """Validate a JSON instance; every malformed item is named (which id, which list)."""
+    """Validate a JSON instance before any work: shapes, sizes (people, tables, rounds, entries)
+    and numbers are bounded, and every malformed item is named (which id, which list)."""
     if not isinstance(doc, dict):
         raise _bad("インスタンスは JSON オブジェクトです", "the instance must be a JSON object")
     rounds = doc.get("rounds")
-    if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= 20:
-        raise _bad("rounds は 1〜20 の整数です", f"rounds must be an integer 1..20, got {rounds!r}")
+    if not isinstance(rounds, int) or isinstance(rounds, bool) or not 1 <= rounds <= MAX_ROUNDS:
+        raise _bad(f"rounds は 1〜{MAX_ROUNDS} の整数です", f"rounds must be an integer 1..{MAX_ROUNDS}, got {str(rounds)[:40]}")
     tables, table_ix = [], {}
-    for i, t in enumerate(doc.get("tables") or []):
-        tid, cap = str((t or {}).get("id", "")), (t or {}).get("capacity")
-        if not tid:
-            raise _bad(f"tables[{i}] に id がありません", f"tables[{i}] has no id")
+    for i, t in enumerate(_list(doc, "tables", MAX_TABLES)):
+        t = _obj(t, f"tables[{i}]")
+        tid, cap = _ident(t.get("id"), f"tables[{i}]"), t.get("capacity")
         if tid in table_ix:
             raise _bad(f"テーブル「{tid}」が重複しています", f"duplicate table id {tid!r}")
-        if not isinstance(cap, int) or isinstance(cap, bool) or cap < 1 or cap > 100:
-            raise _bad(f"テーブル「{tid}」の定員が正しくありません（1〜100）", f"table {tid!r}: capacity must be 1..100, got {cap!r}")
+        if not isinstance(cap, int) or isinstance(cap, bool) or not 1 <= cap <= MAX_CAPACITY:
+            raise _bad(f"テーブル「{tid}」の定員が正しくありません（1〜{MAX_CAPACITY}）",
+                       f"table {tid!r}: capacity must be 1..{MAX_CAPACITY}, got {str(cap)[:40]}")
         table_ix[tid] = len(tables)
         tables.append((tid, cap))
     people, person_ix = [], {}
-    for i, p in enumerate(doc.get("participants") or []):
-        pid = str((p or {}).get("id", ""))
-        if not pid:
-            raise _bad(f"participants[{i}] に id がありません", f"participants[{i}] has no id")
+    for i, p in enumerate(_list(doc, "participants", MAX_PEOPLE)):
+        p = _obj(p, f"participants[{i}]")
+        pid = _ident(p.get("id"), f"participants[{i}]")
         if pid in person_ix:
             raise _bad(f"参加者「{pid}」が重複しています", f"duplicate participant id {pid!r}")
         person_ix[pid] = len(people)
-        people.append((pid, str(p.get("org") or pid), str(p.get("kind") or "company")))
+        people.append((pid, str(p.get("org") or pid)[:200], str(p.get("kind") or "company")[:20]))
     if not tables or not people:
         raise _bad("テーブルと参加者が必要です", "tables and participants are required")
 
     def person(x: Any, where: str) -> int:
-        if str(x) not in person_ix:
-            raise _bad(f"{where} の参加者「{x}」が見つかりません", f"{where}: unknown participant {x!r}")
+        if isinstance(x, bool) or not isinstance(x, str | int) or str(x) not in person_ix:
+            raise _bad(f"{where} の参加者「{str(x)[:40]}」が見つかりません", f"{where}: unknown participant {str(x)[:40]!r}")
         return person_ix[str(x)]
 
     affinity: dict[tuple[int, int], int] = {}
-    for i, row in enumerate(doc.get("affinity") or []):
-        if not isinstance(row, list) or len(row) != 3 or not isinstance(row[2], int) or isinstance(row[2], bool):
-            raise _bad(f"affinity[{i}] は [id_a, id_b, 整数] です", f"affinity[{i}] must be [id_a, id_b, int]")
+    for i, row in enumerate(_list(doc, "affinity", MAX_PAIRS)):
+        if (not isinstance(row, list) or len(row) != 3 or not isinstance(row[2], int) or isinstance(row[2], bool)
+                or abs(row[2]) > MAX_AFFINITY):
+            raise _bad(f"affinity[{i}] は [id_a, id_b, 整数（絶対値 {MAX_AFFINITY:,} まで）] です",
+                       f"affinity[{i}] must be [id_a, id_b, integer with |value| ≤ {MAX_AFFINITY:,}]")
         a, b = person(row[0], f"affinity[{i}]"), person(row[1], f"affinity[{i}]")
         if a != b:
             key = (min(a, b), max(a, b))
             affinity[key] = affinity.get(key, 0) + row[2]
     conflicts = set()
-    for i, row in enumerate(doc.get("conflicts") or []):
+    for i, row in enumerate(_list(doc, "conflicts", MAX_PAIRS)):
         if not isinstance(row, list) or len(row) != 2:
             raise _bad(f"conflicts[{i}] は [id_a, id_b] です", f"conflicts[{i}] must be [id_a, id_b]")
         a, b = person(row[0], f"conflicts[{i}]"), person(row[1], f"conflicts[{i}]")
         if a != b:
             conflicts.add((min(a, b), max(a, b)))
     fixed: dict[int, int] = {}
-    for i, f in enumerate(doc.get("fixed") or []):
-        p = person((f or {}).get("participant"), f"fixed[{i}]")
-        t = str((f or {}).get("table"))
+    for i, f in enumerate(_list(doc, "fixed", MAX_PEOPLE)):
+        f = _obj(f, f"fixed[{i}]")
+        p = person(f.get("participant"), f"fixed[{i}]")
+        t = str(f.get("table"))
         if t not in table_ix:
-            raise _bad(f"fixed[{i}] のテーブル「{t}」が見つかりません", f"fixed[{i}]: unknown table {t!r}")
+            raise _bad(f"fixed[{i}] のテーブル「{t[:40]}」が見つかりません", f"fixed[{i}]: unknown table {t[:40]!r}")
         fixed[p] = table_ix[t]
     inst = SeatingInstance(rounds, tuple(tables), tuple(people), affinity, frozenset(conflicts), fixed)
     check_feasible(inst)
     return inst
 
 
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits (at most {MAX_NUMBER_DIGITS})")
+    return int(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
 def read_instance(path: Path) -> SeatingInstance:
+    """An instance file, read with bounds: its size, and every number (no NaN / Infinity, no
+    5,000-digit integers) before anything is built."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise FileError(str(path), "JSON として読めません", f"cannot read the instance as JSON: {exc}") from exc
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise FileError(str(path), f"ファイルが大きすぎます（{MAX_FILE_BYTES // 2**20} MB まで）",
+                            f"instance file larger than {MAX_FILE_BYTES:,} bytes")
+        doc = json.loads(Path(path).read_text(encoding="utf-8-sig"), parse_int=_bounded_int,
+                         parse_constant=_no_constant)
+    except FileError:
+        raise
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise FileError(str(path), "JSON として読めません（数値は 12 桁以内の整数、NaN は使えません）",
+                        f"cannot read the instance as JSON: {str(exc)[:200]}") from exc
     return parse_instance(doc, str(path))
 
 
@@ -258,9 +315,14 @@ class _State:
         self.seats[r][p] = t
 
 
-def construct(inst: SeatingInstance, rng: random.Random) -> list[list[int]] | None:
+class OutOfTime(Exception):
+    """The wall-clock limit passed before a first feasible seating was built."""
+
+
+def construct(inst: SeatingInstance, rng: random.Random, deadline: float = float("inf")) -> list[list[int]] | None:
     """A feasible start: fixed seats first, then people in random order to the least occupied
-    table that keeps every rule (the most affinity among equals)."""
+    table that keeps every rule (the most affinity among equals). Raises ``OutOfTime`` past
+    ``deadline`` (a ``time.perf_counter`` value), so construction counts against the limit too."""
     n, tables = len(inst.people), len(inst.tables)
     seats: list[list[int]] = []
     state = _State(inst, [])
@@ -284,6 +346,8 @@ def construct(inst: SeatingInstance, rng: random.Random) -> list[list[int]] | No
         rng.shuffle(order)
         order.sort(key=lambda p: -degree[p])
         for p in order:
+            if time.perf_counter() > deadline:
+                raise OutOfTime()
             options = [t for t in range(tables) if len(state.members[r][t]) < inst.tables[t][1] and state.fits(r, p, t)]
             if not options:
                 return None
@@ -317,10 +381,15 @@ def solve_seating(inst: SeatingInstance, seconds: float = 30.0, seed: int = 0,
     hard_deadline = started + max(seconds, 1.0) * HARD_LIMIT_FACTOR
     rng = random.Random(seed)
     start = None
-    for _ in range(200):
-        start = construct(inst, rng)
-        if start is not None:
-            break
+    try:
+        for _ in range(200):
+            start = construct(inst, rng, hard_deadline)
+            if start is not None:
+                break
+    except OutOfTime:
+        raise _bad(f"制限時間（{seconds:g} 秒 × {HARD_LIMIT_FACTOR:g}）内に最初の席順を作れませんでした"
+                   "（参加者・テーブル・ラウンドを減らすか、時間を延ばしてください）",
+                   f"no first seating within the time limit ({seconds:g} s × {HARD_LIMIT_FACTOR:g})") from None
     if start is None:
         raise _bad("制約をすべて満たす席順が見つかりませんでした（テーブルを増やすか、制約を見直してください）",
                    "no seating satisfies every rule (add tables or relax constraints)")

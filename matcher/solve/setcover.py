@@ -9,11 +9,13 @@ indices, all whitespace-separated over any number of lines.
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from matcher.errors import FileError
+from matcher.errors import FileError, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -44,56 +46,92 @@ class SetCoverSolution:
 
 
 MAX_SIZE = 10_000_000  # numbers in one file: bounded memory whatever the header claims
+MAX_COST = 10**9  # per column: the sum of every cost stays far inside CP-SAT's int64
+MAX_DIGITS = 10
 
 
-def read_orlib(path: Path) -> SetCoverInstance:
-    """Parse an OR-Library set-cover file; a malformed one names the line and what was expected."""
-    file = str(path)
+_TOKEN = re.compile(r"\S+")
+
+
+def _tokens(path: Path, file: str, chunk: int = 1 << 16) -> Iterator[tuple[int, str]]:
+    """(line number, token), read in 64 KiB chunks: memory holds one chunk, never the file nor
+    even one of its lines (a token cut by a chunk's end is carried into the next)."""
+    line_no, carry = 1, ""
     try:
-        text = Path(path).read_text(encoding="ascii")
+        with Path(path).open(encoding="ascii", newline="") as fh:
+            while block := fh.read(chunk):
+                text, carry = carry + block, ""
+                pos = 0
+                for m in _TOKEN.finditer(text):
+                    line_no += text.count("\n", pos, m.start())
+                    pos = m.start()
+                    if m.end() == len(text) and len(block) == chunk:
+                        carry = m.group()  # may continue in the next chunk
+                        if len(carry) > MAX_DIGITS + 1:
+                            yield line_no, carry  # too long to be a number: take() names it
+                            return
+                        break
+                    yield line_no, m.group()
+                else:
+                    line_no += text.count("\n", pos)
+                    continue
+                line_no += text.count("\n", pos, len(text) - len(carry))
+            if carry:
+                yield line_no, carry
     except (OSError, UnicodeDecodeError) as exc:
         raise FileError(file, "ファイルを読めません（OR-Library 形式の数値テキストが必要です）",
                         f"cannot read the file as OR-Library text: {exc}") from exc
-    tokens: list[tuple[int, str]] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        tokens.extend((line_no, tok) for tok in line.split())
-        if len(tokens) > MAX_SIZE:
-            raise FileError(file, "ファイルが大きすぎます", f"more than {MAX_SIZE:,} numbers")
-    pos = 0
 
-    def take(what: str) -> int:
-        nonlocal pos
-        if pos >= len(tokens):
-            last = tokens[-1][0] if tokens else 1
-            raise FileError(file, f"{last} 行目のあとに {what} が必要ですが、ファイルが終わっています",
-                            f"line {last}: file ends where {what} was expected")
-        line_no, tok = tokens[pos]
-        pos += 1
-        if not tok.isdigit():
+
+def read_orlib(path: Path) -> SetCoverInstance:
+    """Parse an OR-Library set-cover file as a stream; a malformed one names the line and what
+    was expected. Numbers are read only as far as the header says (at most ``MAX_SIZE``), each
+    at most ``MAX_DIGITS`` digits, costs at most ``MAX_COST``."""
+    file = str(path)
+    stream = _tokens(path, file)
+    last = [1]
+
+    def take(what: str, limit: int | None = None) -> int:
+        found = next(stream, None)
+        if found is None:
+            raise FileError(file, f"{last[0]} 行目のあとに {what} が必要ですが、ファイルが終わっています",
+                            f"line {last[0]}: file ends where {what} was expected")
+        line_no, tok = found
+        last[0] = line_no
+        if not tok.isascii() or not tok.isdigit():
             raise FileError(file, f"{line_no} 行目: {what} は 0 以上の整数が必要です（「{tok[:20]}」）",
                             f"line {line_no}: expected {what} (a non-negative integer), got {tok[:20]!r}")
+        if len(tok) > MAX_DIGITS or (limit is not None and int(tok) > limit):
+            raise FileError(file, f"{line_no} 行目: {what} が大きすぎます（上限 {limit or 10**MAX_DIGITS - 1:,}）",
+                            f"line {line_no}: {what} is too large ({tok[:20]}…)")
         return int(tok)
 
     n_rows, n_cols = take("行数 (rows)"), take("列数 (columns)")
     if n_rows < 1 or n_cols < 1 or n_rows * 2 + n_cols > MAX_SIZE:
-        raise FileError(file, "1 行目の行数・列数が正しくありません", f"line 1: bad sizes {n_rows} rows × {n_cols} columns")
-    costs = tuple(take(f"列 {j + 1} のコスト (cost of column {j + 1})") for j in range(n_cols))
+        raise FileError(file, f"1 行目の行数・列数が正しくありません（合わせて {MAX_SIZE:,} 個の数値まで）",
+                        f"line 1: bad sizes {n_rows} rows × {n_cols} columns (at most {MAX_SIZE:,} numbers)")
+    costs = tuple(take(f"列 {j + 1} のコスト (cost of column {j + 1})", MAX_COST) for j in range(n_cols))
     rows = []
+    budget = MAX_SIZE - n_cols - 2
     for i in range(n_rows):
         k = take(f"行 {i + 1} を覆う列の数 (number of columns covering row {i + 1})")
         if not 1 <= k <= n_cols:
-            raise FileError(file, f"{tokens[pos - 1][0]} 行目: 行 {i + 1} を覆う列の数 {k} が範囲外です",
-                            f"line {tokens[pos - 1][0]}: row {i + 1} is covered by {k} columns (1..{n_cols} expected)")
+            raise FileError(file, f"{last[0]} 行目: 行 {i + 1} を覆う列の数 {k} が範囲外です",
+                            f"line {last[0]}: row {i + 1} is covered by {k} columns (1..{n_cols} expected)")
+        budget -= k + 1
+        if budget < 0:
+            raise FileError(file, "ファイルが大きすぎます", f"more than {MAX_SIZE:,} numbers")
         cols = []
         for _ in range(k):
             c = take(f"行 {i + 1} を覆う列番号 (a column index for row {i + 1})")
             if not 1 <= c <= n_cols:
-                raise FileError(file, f"{tokens[pos - 1][0]} 行目: 列番号 {c} が範囲外です（1〜{n_cols}）",
-                                f"line {tokens[pos - 1][0]}: column {c} out of range 1..{n_cols}")
+                raise FileError(file, f"{last[0]} 行目: 列番号 {c} が範囲外です（1〜{n_cols}）",
+                                f"line {last[0]}: column {c} out of range 1..{n_cols}")
             cols.append(c - 1)
         rows.append(tuple(sorted(set(cols))))
-    if pos != len(tokens):
-        raise FileError(file, f"{tokens[pos][0]} 行目: 余分な数値があります", f"line {tokens[pos][0]}: unexpected extra data")
+    extra = next(stream, None)
+    if extra is not None:
+        raise FileError(file, f"{extra[0]} 行目: 余分な数値があります", f"line {extra[0]}: unexpected extra data")
     return SetCoverInstance(costs, tuple(rows))
 
 
@@ -116,8 +154,11 @@ def solve_set_cover(inst: SetCoverInstance, seconds: float = 60.0, seed: int = 0
     solver.parameters.num_workers = workers
     solver.parameters.linearization_level = 2
     status = solver.solve(model)
+    if status == cp_model.INFEASIBLE:
+        raise InvalidInput("すべての行を覆う列の組み合わせはありません", "the instance has no cover")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise RuntimeError(f"no cover found in {seconds} s (status {solver.status_name(status)})")
+        raise InvalidInput(f"{seconds} 秒以内に解が見つかりませんでした（時間を延ばしてください）",
+                           f"no cover found in {seconds} s (status {solver.status_name(status)})")
     chosen = tuple(j for j in range(inst.n_columns) if solver.value(x[j]))
     return SetCoverSolution(int(round(solver.objective_value)), chosen,
                             "optimal" if status == cp_model.OPTIMAL else "feasible",

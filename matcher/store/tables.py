@@ -3,22 +3,21 @@
 Lists (JSIC codes, processes, certifications) are stored as ``;``-joined text: they are always
 read whole and searched with LIKE, which a plain column keeps identical on SQLite and
 PostgreSQL. Structured values (feature snapshots, metrics, audit details) are JSON columns.
-Decisions and the audit log are append-only by construction (nothing in the library updates or
+Every datetime column is SQLModel's ``UTCDateTime``: aware UTC in and out, on SQLite as on
+PostgreSQL, so nothing reading the store guesses a zone. Decisions and the audit log are append-only by construction (nothing in the library updates or
 deletes them). ``StoreVersion`` counts changes per scope, so caches key on it
 (``matcher.store.db``).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from matcher.dates import utcnow
 
 
 def join_list(items) -> str:
@@ -132,6 +131,10 @@ class Suggestion(SQLModel, table=True):
     query_id: int
     candidate_type: str = Field(max_length=16)  # organization | seed
     candidate_id: int = Field(index=True)
+    # The organisations behind both sides (a need's requester, a seed's institution, the
+    # organisation itself): who may see the suggestion is decided on these.
+    requester_org_id: int | None = Field(default=None, index=True)
+    candidate_org_id: int | None = Field(default=None, index=True)
     kind: str = Field(max_length=16)  # partner | seed | group
     rank: int
     score: float
@@ -140,6 +143,8 @@ class Suggestion(SQLModel, table=True):
     # kind "group": [{"org_id", "role": lead|member, "covers": [...], "features": {...}}]
     members: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    # The reason's parts (graph.explain.EdgeReason), so each reader gets the reason it may read.
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -152,6 +157,9 @@ class Decision(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_column=Column(Text))
     reason: str | None = Field(default=None, max_length=32)
     coordinator: str | None = Field(default=None, max_length=254)
+    # company_reply: the organisation that answered (each side of a pair answers for itself);
+    # group_drop: the member a coordinator dropped.
+    org_id: int | None = Field(default=None, index=True)
     decided_at: datetime = Field(default_factory=utcnow)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -181,8 +189,9 @@ class ModelVersion(SQLModel, table=True):
 
 
 class ForumEvent(SQLModel, table=True):
-    """One 産業人フォーラム. ``state`` follows a seating run (draft → queued → seating → seated |
-    failed) and ``progress`` carries its last figures, so every worker and page sees the same."""
+    """One 産業人フォーラム. ``state`` says whether a seating is stored (draft | seated: the chart can
+    be printed); ``progress`` holds the stored seating's figures. A seating *run* is a ``Job``
+    (kind ``seating``, subject ``forum:<id>``), so a new run never hides the chart of the last."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200, unique=True)
@@ -235,8 +244,10 @@ class ForumMeeting(SQLModel, table=True):
 
 
 class EmailMessage(SQLModel, table=True):
-    """The outbox: one row per digest (queued → sent | failed | bounced). ``idempotency_key`` is
-    (company, digest period), so a run repeated or resumed never makes a second message."""
+    """The outbox: one row per digest (queued → sending → sent | failed | bounced).
+    ``idempotency_key`` is (company, digest period), so a run repeated or resumed never makes a
+    second message; a run claims a row (queued → sending, compare-and-set) before it sends it, so
+    concurrent runs never send one twice."""
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=128)
@@ -246,7 +257,10 @@ class EmailMessage(SQLModel, table=True):
     body: str = Field(sa_column=Column(Text, nullable=False))
     body_html: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     message_id: str = Field(default="", max_length=200)
-    status: str = Field(default="queued", max_length=16)  # queued | sent | failed | bounced
+    unsubscribe_url: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    status: str = Field(default="queued", max_length=16, index=True)  # queued | sending | sent | failed | bounced
+    claimed_by: str | None = Field(default=None, max_length=200)  # the run sending it (status "sending")
+    claimed_at: datetime | None = None
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_column=Column(Text))  # the SMTP server's answer
     created_at: datetime = Field(default_factory=utcnow)
@@ -312,18 +326,35 @@ class AuthSession(SQLModel, table=True):
     revoked_at: datetime | None = None
 
 
-class IndexJob(SQLModel, table=True):
-    """One run of bringing the indexes in step with the store, whichever worker runs it."""
+class Job(SQLModel, table=True):
+    """One background run (indexing, a forum seating, …), whichever worker runs it.
+
+    ``handler`` names the function that does the work (``module:function``), so a worker on any
+    machine runs what the row says. ``lock_key`` (held while queued or running) allows one active
+    job per key (one seating per event); ``coalesce_key`` (held while queued) makes a second
+    request join the queued job instead (indexing indexes everything stale anyway). A running
+    job beats its ``heartbeat_at``; one whose worker died is failed at the next start-up.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
-    state: str = Field(default="queued", max_length=16, index=True)  # queued | running | done | failed
-    reason: str = Field(default="", max_length=64)
+    kind: str = Field(max_length=32, index=True)  # index | seating
+    handler: str = Field(max_length=200)
+    state: str = Field(default="queued", max_length=16, index=True)  # queued | running | done | failed | cancelled
+    lock_key: str | None = Field(default=None, max_length=100, unique=True)
+    coalesce_key: str | None = Field(default=None, max_length=100, unique=True)
+    subject: str = Field(default="", max_length=100, index=True)  # what it is about, e.g. "forum:3"
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     total: int = 0
     done: int = 0
+    progress: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     result: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    error: str | None = Field(default=None, sa_column=Column(Text))
+    error: str | None = Field(default=None, sa_column=Column(Text))  # Japanese, shown on the desk
+    error_detail: str | None = Field(default=None, sa_column=Column(Text))  # technical, for the log
+    worker: str | None = Field(default=None, max_length=200)  # host:pid of the process running it
+    cancel_requested: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
 
 

@@ -14,10 +14,34 @@ from functools import lru_cache
 from importlib import resources
 
 _SPACES = re.compile(r"[ \t\u3000]+")
-# Characters that have no place in a profile or a name: NUL and other C0 controls (except tab and
-# newline), bidi embedding/override/isolate controls (which can make a name read backwards), and
-# zero-width characters (invisible, and they split words so search misses them).
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Every character that ``str.splitlines`` treats as a line break (CR LF, VT, FF, the file /
+# group / record separators, NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR). Text keeps them only as
+# LF, so "one line" means the same thing to the normaliser, to a mail header and to a CSV cell.
+LINE_BREAKS = "\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_BREAK = re.compile("\r\n|[" + LINE_BREAKS + "]")
+
+
+def _ranges(codepoints: list[int]) -> str:
+    out, start = [], None
+    for cp, nxt in zip(codepoints, codepoints[1:] + [None], strict=True):
+        start = cp if start is None else start
+        if nxt != cp + 1:
+            out.append(re.escape(chr(start)) + ("" if start == cp else "-" + re.escape(chr(cp))))
+            start = None
+    return "".join(out)
+
+
+def _invisible_class() -> str:
+    """Control characters (C0 except tab and LF, DEL, C1), format characters (bidi embedding /
+    override / isolate marks, zero-width characters, the BOM, soft hyphen, tag characters) and
+    lone surrogates (a JSON ``\\ud800`` escape): none belongs in a profile or a name — they hide
+    text, reorder it or make it unstorable as UTF-8."""
+    cps = [cp for cp in range(0x110000)
+           if (unicodedata.category(chr(cp)) in ("Cc", "Cf", "Cs") and chr(cp) not in "\t\n")]
+    return "[" + _ranges(cps) + "]"
+
+
+_INVISIBLE = re.compile(_invisible_class())
 _NEWLINES = re.compile(r"\s*\n\s*")
 _ASCII_WORD = re.compile(r"[A-Za-z]")
 _ALNUM = re.compile(r"^[A-Za-z0-9.\-]+$")
@@ -62,8 +86,16 @@ def _hyoki_pattern() -> re.Pattern[str]:
 
 
 def strip_invisible(text: str) -> str:
-    """Remove control, bidi-override and zero-width characters; CR LF and lone CR become LF."""
-    return _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Every Unicode line break becomes LF; control, format (bidi, zero-width) and surrogate
+    characters are removed. What remains can only break a line at an LF."""
+    return _INVISIBLE.sub("", _LINE_BREAK.sub("\n", text))
+
+
+def one_line(text: str | None, limit: int | None = None) -> str:
+    """Text for a single-line output (a mail header, a CSV cell, a file name, a page title):
+    nothing in it can start a new line or a new header, whatever was stored."""
+    out = _SPACES.sub(" ", strip_invisible(str(text or "")).replace("\n", " ")).strip()
+    return out[:limit] if limit is not None else out
 
 
 def normalize(text: str) -> str:

@@ -1,0 +1,1 @@
+"""Infrastructure the use cases run on: the background job runner."""

@@ -1,0 +1,279 @@
+"""What a company may see of a suggestion: one description for its page, its digest and the page
+behind a mail link, so all three say the same thing and none says more than it may.
+
+A company sees a suggestion only from its own side of the pair: as the requester (its need, or
+its own profile, is the query) or as the candidate (it was proposed for another's need or
+profile), or as a member of a proposed joint-order group. It never sees a 非公開 need of
+another organisation, never the name, place, certificates or text of an organisation that is
+not public (公開=いいえ: 「非公開の企業・機関（窓口からご紹介します）」), never a coordinator's
+identity, verdict reason, comment or score. Its own answer is the latest of its replies on the
+pair, whatever channel it came through (the page, the API, a mail link).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import Engine, or_
+from sqlmodel import select
+
+from matcher.graph.explain import EdgeReason
+from matcher.store.db import session_scope
+from matcher.store.tables import Decision, Need, Organization, ResearchSeed, Suggestion, split_list
+
+HIDDEN_NAME = "非公開の企業・機関（窓口からご紹介します）"
+ANSWER_JA = {"interested": "興味あり", "declined": "辞退"}
+Direction = Literal["partner_for_your_need", "research_for_your_need", "group_for_your_need",
+                    "partner_for_your_company", "research_for_your_company", "your_company_for_a_need",
+                    "your_company_for_a_partner", "your_company_in_a_group"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Reply:
+    answer: str  # interested | declined
+    comment: str | None
+    at: datetime
+    previous: str | None = None  # the answer it replaced, if the company changed its mind
+    previous_at: datetime | None = None
+
+    @property
+    def answer_ja(self) -> str:
+        return ANSWER_JA.get(self.answer, self.answer)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompanyItem:
+    """One suggestion as one company may read it."""
+
+    suggestion_id: int
+    direction: Direction
+    need_title: str | None
+    partner_name: str
+    partner_detail: str
+    url: str | None
+    why: str
+    accepted_at: datetime | None = None
+    reply: Reply | None = None
+
+    @property
+    def headline(self) -> str:
+        return {
+            "partner_for_your_need": f"協力先候補: {self.partner_name}",
+            "research_for_your_need": f"研究シーズ: {self.partner_name}",
+            "group_for_your_need": f"共同受注グループの候補: {self.partner_name}",
+            "partner_for_your_company": f"おすすめの連携先: {self.partner_name}",
+            "research_for_your_company": f"研究シーズ: {self.partner_name}",
+            "your_company_for_a_need": f"{self.partner_name}の案件のご紹介",
+            "your_company_for_a_partner": f"連携のご提案: {self.partner_name}",
+            "your_company_in_a_group": f"共同受注グループへのお誘い（依頼元: {self.partner_name}）",
+        }[self.direction]
+
+    @property
+    def about(self) -> str:
+        return {
+            "partner_for_your_need": f"御社の案件「{self.need_title}」について",
+            "research_for_your_need": f"{self.partner_detail}（御社の案件「{self.need_title}」について）",
+            "group_for_your_need": f"御社の案件「{self.need_title}」を分担して担える企業の組み合わせです",
+            "partner_for_your_company": "御社の技術紹介と近い企業です",
+            "research_for_your_company": f"{self.partner_detail}の研究と御社の技術が近いとしてご紹介します",
+            "your_company_for_a_need": f"「{self.need_title}」の協力先として、御社をご紹介したいと考えています",
+            "your_company_for_a_partner": "御社の技術と近い企業として、連携をご提案します",
+            "your_company_in_a_group": f"案件「{self.need_title}」を複数の企業で分担する共同受注のご提案です",
+        }[self.direction]
+
+
+@dataclass
+class _Store:
+    """What describing a batch of suggestions needs, read once."""
+
+    needs: dict[int, Need]
+    orgs: dict[int, Organization]
+    seeds: dict[int, ResearchSeed]
+
+
+def _load(s, sugs: list[Suggestion]) -> _Store:
+    need_ids = {g.query_id for g in sugs if g.query_type == "need"}
+    needs = {n.id: n for n in s.exec(select(Need).where(Need.id.in_(need_ids or {-1})))}
+    seed_ids = {g.candidate_id for g in sugs if g.candidate_type == "seed"} | {
+        g.query_id for g in sugs if g.query_type == "seed"}
+    seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(ResearchSeed.id.in_(seed_ids or {-1})))}
+    org_ids = {n.org_id for n in needs.values()} | {x.org_id for x in seeds.values() if x.org_id}
+    for g in sugs:
+        org_ids |= {g.requester_org_id, g.candidate_org_id} - {None}
+        if g.query_type == "organization":
+            org_ids.add(g.query_id)
+        if g.candidate_type == "organization":
+            org_ids.add(g.candidate_id)
+        org_ids |= {m["org_id"] for m in g.members or []}
+    orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(org_ids or {-1})))}
+    return _Store(needs, orgs, seeds)
+
+
+def public_name(o: Organization | None) -> str:
+    return o.name if o is not None and o.publish and o.deleted_at is None else HIDDEN_NAME
+
+
+def _is_public(o: Organization | None) -> bool:
+    return o is not None and o.publish and o.deleted_at is None
+
+
+def _reason(g: Suggestion, viewer: Literal["requester", "candidate"], other: Organization | None) -> str:
+    parts = EdgeReason.from_json(g.detail)
+    if parts is not None:
+        return parts.text(viewer, _is_public(other)) or "技術・事業の内容が近いと判断しました。"
+    # A suggestion stored before reasons were kept as parts: its text is the coordinator's, so
+    # a company reads it only when the other side is public.
+    return g.explanation if _is_public(other) and g.explanation else "技術・事業の内容が近いと判断しました。"
+
+
+def _group_text(g: Suggestion, st: _Store, viewer_org: int) -> tuple[str, str]:
+    """(who is in the group, what each covers), public names only."""
+    names, covers = [], []
+    for m in g.members or []:
+        org = st.orgs.get(m["org_id"])
+        name = "貴社" if m["org_id"] == viewer_org else public_name(org)
+        lead = "（幹事）" if m.get("role") == "lead" else ""
+        names.append(name + lead)
+        covers.append(f"{name}: {'・'.join(m.get('covers') or [])}")
+    return "・".join(names), "、".join(covers)
+
+
+def describe(g: Suggestion, org_id: int, st: _Store) -> CompanyItem | None:
+    """``g`` as organisation ``org_id`` may read it, or None when it is not its to see."""
+    need = st.needs.get(g.query_id) if g.query_type == "need" else None
+    base = {"suggestion_id": g.id, "url": None}
+    if g.kind == "group":
+        if need is None:
+            return None
+        members = {m["org_id"] for m in g.members or []}
+        who, covers = _group_text(g, st, org_id)
+        if need.org_id == org_id:
+            return CompanyItem(**base, direction="group_for_your_need", need_title=need.title, partner_name=who,
+                               partner_detail="", why=covers)
+        if org_id in members and need.public:
+            return CompanyItem(**base, direction="your_company_in_a_group", need_title=need.title,
+                               partner_name=public_name(st.orgs.get(need.org_id)),
+                               partner_detail="必要工程: " + "・".join(split_list(need.required_processes)),
+                               why=covers)
+        return None
+    if need is not None and need.org_id == org_id:  # its own need
+        if g.candidate_type == "seed":
+            seed = st.seeds.get(g.candidate_id)
+            if seed is None:
+                return None
+            return CompanyItem(**{**base, "url": seed.url}, direction="research_for_your_need", need_title=need.title,
+                               partner_name=seed.title, partner_detail=seed.institution or "研究機関",
+                               why=_reason(g, "requester", None))
+        partner = st.orgs.get(g.candidate_id)
+        return CompanyItem(**base, direction="partner_for_your_need", need_title=need.title,
+                           partner_name=public_name(partner),
+                           partner_detail=(partner.city or "") if _is_public(partner) else "",
+                           why=_reason(g, "requester", partner))
+    if g.query_type == "organization" and g.query_id == org_id:  # its own profile was the query
+        partner = st.orgs.get(g.candidate_id) if g.candidate_type == "organization" else None
+        if partner is None:
+            return None
+        return CompanyItem(**base, direction="partner_for_your_company", need_title=None,
+                           partner_name=public_name(partner),
+                           partner_detail=(partner.city or "") if _is_public(partner) else "",
+                           why=_reason(g, "requester", partner))
+    if g.candidate_type == "organization" and g.candidate_id == org_id:  # proposed to someone else
+        if need is not None:
+            if not need.public:
+                return None  # 非公開: told to nobody but the requester and the coordinators
+            requester = st.orgs.get(need.org_id)
+            return CompanyItem(**base, direction="your_company_for_a_need", need_title=need.title,
+                               partner_name=public_name(requester),
+                               partner_detail="必要工程: " + "・".join(split_list(need.required_processes)),
+                               why=_reason(g, "candidate", requester))
+        if g.query_type == "organization":
+            requester = st.orgs.get(g.query_id)
+            return CompanyItem(**base, direction="your_company_for_a_partner", need_title=None,
+                               partner_name=public_name(requester), partner_detail="",
+                               why=_reason(g, "candidate", requester))
+        if g.query_type == "seed":
+            seed = st.seeds.get(g.query_id)
+            if seed is None:
+                return None
+            return CompanyItem(**{**base, "url": seed.url}, direction="research_for_your_company", need_title=None,
+                               partner_name=seed.title, partner_detail=seed.institution or "研究機関",
+                               why=_reason(g, "candidate", None))
+    return None
+
+
+def _concerns(org_id: int, own_needs: list[int]):
+    """SQL: suggestions that may concern the organisation (``describe`` decides)."""
+    return or_(Suggestion.requester_org_id == org_id, Suggestion.candidate_org_id == org_id,
+               (Suggestion.candidate_type == "organization") & (Suggestion.candidate_id == org_id),
+               (Suggestion.query_type == "need") & Suggestion.query_id.in_(own_needs or [-1]),
+               (Suggestion.query_type == "organization") & (Suggestion.query_id == org_id),
+               Suggestion.kind == "group")
+
+
+def pair_key(g: Suggestion) -> tuple:
+    return g.query_type, g.query_id, g.candidate_type, g.candidate_id
+
+
+def company_replies(s, org_id: int, sugs: list[Suggestion]) -> dict[tuple, Reply]:
+    """The organisation's current answer on each pair (the latest of its replies, with the one it
+    replaced), whichever suggestion of the pair and whichever channel it came through."""
+    by_id = {g.id: g for g in sugs}
+    rows = s.exec(select(Decision).where(Decision.kind == "company_reply", Decision.org_id == org_id,
+                                         Decision.suggestion_id.in_(list(by_id) or [-1]))
+                  .order_by(Decision.created_at, Decision.id)).all()
+    out: dict[tuple, Reply] = {}
+    for d in rows:
+        key = pair_key(by_id[d.suggestion_id])
+        before = out.get(key)
+        changed = before is not None and before.answer != d.verdict
+        out[key] = Reply(answer=d.verdict, comment=d.comment, at=d.created_at,
+                         previous=before.answer if changed else (before.previous if before else None),
+                         previous_at=before.at if changed else (before.previous_at if before else None))
+    return out
+
+
+def company_items(engine: Engine, org_id: int, suggestion_ids: set[int] | None = None) -> list[CompanyItem]:
+    """Every suggestion concerning the organisation, as it may read them (with its answers)."""
+    with session_scope(engine) as s:
+        own = list(s.exec(select(Need.id).where(Need.org_id == org_id)))
+        q = select(Suggestion).where(_concerns(org_id, own))
+        if suggestion_ids is not None:
+            q = q.where(Suggestion.id.in_(suggestion_ids or {-1}))
+        sugs = list(s.exec(q.order_by(Suggestion.id)))
+        st = _load(s, sugs)
+        replies = company_replies(s, org_id, sugs)
+    out = []
+    for g in sugs:
+        item = describe(g, org_id, st)
+        if item is not None:
+            out.append(_with(item, reply=replies.get(pair_key(g))))
+    return out
+
+
+def company_item(engine: Engine, org_id: int, suggestion_id: int) -> CompanyItem | None:
+    """One suggestion as the organisation may read it (a mail link's page), or None."""
+    found = company_items(engine, org_id, {suggestion_id})
+    return found[0] if found else None
+
+
+def _with(item: CompanyItem, **changes) -> CompanyItem:
+    from dataclasses import replace
+
+    return replace(item, **changes)
+
+
+def proposals_for(engine: Engine, org_id: int) -> list[CompanyItem]:
+    """What a coordinator accepted that concerns this company, one card per pair (the newest
+    accepted suggestion of it), newest first."""
+    from matcher.learn.decisions import latest_decisions
+
+    accepted = {sid: d for sid, d in latest_decisions(engine, "coordinator").items() if d.verdict == "accept"}
+    items = company_items(engine, org_id, set(accepted))
+    with session_scope(engine) as s:
+        sugs = {g.id: g for g in s.exec(select(Suggestion).where(Suggestion.id.in_([i.suggestion_id for i in items] or [-1])))}
+    newest: dict[tuple, CompanyItem] = {}
+    for item in sorted(items, key=lambda i: (accepted[i.suggestion_id].decided_at, i.suggestion_id)):
+        newest[pair_key(sugs[item.suggestion_id])] = _with(item, accepted_at=accepted[item.suggestion_id].decided_at)
+    return sorted(newest.values(), key=lambda i: (i.accepted_at, i.suggestion_id), reverse=True)
