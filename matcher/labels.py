@@ -53,3 +53,12 @@ def audit_ja(action: str, target: str | None, detail: dict[str, Any] | None) -> 
     target_ja = f"{TARGET_JA[kind]} {ref}" if kind in TARGET_JA and ref else (target or "")
     details = "、".join(f"{DETAIL_JA.get(k, k)}: {value_ja(v)}" for k, v in (detail or {}).items())
     return ACTION_JA.get(action, action), target_ja, details
+
+
+def ranker_ja(version: str, decisions: int | None = None) -> str:
+    """The ranker named for a coordinator, not an engineer."""
+    if not version or version.startswith("cold-start"):
+        return "初期設定の重み（判定からの学習前）"
+    number = version.rsplit("v", 1)[-1].lstrip("0") or "0"
+    learned = f"、判定 {decisions:,} 件から学習" if decisions else ""
+    return f"学習済みモデル 第{number}版{learned}"

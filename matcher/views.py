@@ -17,6 +17,7 @@ from matcher.dates import format_jst
 from matcher.errors import NotReady
 from matcher.graph.constraints import REASONS_EN, REASONS_JA
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
+from matcher.labels import ranker_ja  # noqa: F401 — the edges name rankers through views
 from matcher.search.retrieve import DEPTH
 from matcher.services.forum import ForumChart
 from matcher.services.groups import GroupProposal
@@ -147,15 +148,6 @@ FIT_BANDS = ((0.6, "高"), (0.4, "中"))
 
 def fit_label(score: float) -> str:
     return next((label for floor, label in FIT_BANDS if score >= floor), "低")
-
-
-def ranker_ja(version: str, decisions: int | None = None) -> str:
-    """The ranker named for a coordinator, not an engineer."""
-    if version.startswith("cold-start"):
-        return "初期設定の重み（判定からの学習前）"
-    number = version.rsplit("v", 1)[-1].lstrip("0") or "0"
-    learned = f"、判定 {decisions:,} 件から学習" if decisions else ""
-    return f"学習済みモデル 第{number}版{learned}"
 
 
 def as_json(model: BaseModel) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -19,7 +20,7 @@ from matcher.search.retrieve import Hit
 
 FEATURES: tuple[str, ...] = (
     "dense_max", "dense_mean", "dense_scaled", "bm25", "bm25_norm", "rrf", "dense_rank_inv", "bm25_rank_inv",
-    "coverage", "n_covered", "n_required", "cert_count", "iso9001", "cert_match",
+    "coverage", "covers_all", "n_covered", "n_required", "cert_count", "iso9001", "cert_match",
     "log_employees", "employees_known", "small_business", "sme", "same_city", "neighbour", "tama", "elsewhere",
     "past_accepts", "past_rejects", "pair_accepts", "pair_rejects", "freshness",
 )
@@ -103,6 +104,9 @@ def feature_values(query: Party, cand: Party, hit: Hit, history: History, bm25_t
         "dense_rank_inv": 1.0 / hit.dense_rank if hit.dense_rank else 0.0,
         "bm25_rank_inv": 1.0 / hit.bm25_rank if hit.bm25_rank else 0.0,
         "coverage": len(covered) / len(query.required) if query.required else 0.0,
+        # One firm can do every required process alone (単独で対応可能): what a coordinator
+        # checks before anything else, and not a straight line in the share covered.
+        "covers_all": 1.0 if query.required and len(covered) == len(query.required) else 0.0,
         "n_covered": float(len(covered)),
         "n_required": float(len(query.required)),
         "cert_count": float(len(held)),
@@ -124,6 +128,19 @@ def feature_values(query: Party, cand: Party, hit: Hit, history: History, bm25_t
         "freshness": math.exp(-max(age_days, 0) / 365.0),
     }
     return [float(f[name]) for name in FEATURES]
+
+
+# Features added after suggestions were first stored, derived from what older snapshots hold, so
+# a decision made before a feature existed still trains on its true value.
+DERIVED: dict[str, Callable[[dict[str, float]], float]] = {
+    "covers_all": lambda f: 1.0 if f.get("n_required", 0) > 0 and f.get("coverage", 0.0) >= 1.0 - 1e-9 else 0.0,
+}
+
+
+def complete(features: dict[str, float]) -> dict[str, float]:
+    """A stored feature snapshot with every current feature (derived ones filled in)."""
+    missing = [n for n in DERIVED if n not in features]
+    return {**features, **{n: DERIVED[n](features) for n in missing}} if missing else features
 
 
 def covered_processes(query: Party, cand: Party) -> tuple[str, ...]:
