@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser embedder demo test lint bench clean
+.PHONY: setup browser embedder demo test test-fast lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,11 @@ demo: embedder
 
 test: embedder browser
 	$(VENV)/bin/pytest -q --durations=15
+
+# The fast tier: pure unit tests (no embedder, database server, subprocess or browser), for the
+# edit-test loop; `make test` still runs everything.
+test-fast: setup
+	$(VENV)/bin/pytest -q -m "not slow" --durations=5
 
 lint: setup
 	$(VENV)/bin/ruff check matcher api scripts tests

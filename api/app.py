@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -15,11 +16,15 @@ from api.security import BodyLimit, SecurityHeaders
 from matcher.config import Settings, get_settings
 from matcher.errors import MatcherError
 from matcher.exchange.spec import FieldError
+from matcher.views.admin import HealthOut
 
 ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありません", 404: "見つかりません", 409: "処理できません",
                 410: "ご利用いただけません", 413: "ファイルが大きすぎます", 422: "入力に誤りがあります",
                 429: "しばらく待ってください", 500: "内部エラー", 503: "一時的に利用できません"}
 RETRY_AFTER_S = 5
+# Every resource module of api/routes, in the order its routes are matched.
+ROUTE_MODULES = ("auth", "organizations", "imports", "needs", "groups", "decisions", "proposals", "directory",
+                 "models", "users", "audit", "exports", "docs", "forum", "kpi", "mail")
 
 
 class MatcherApp(FastAPI):
@@ -59,26 +64,19 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
                   description="Hino matchmaking engine: organisations, needs, shortlists, decisions, model versions.")
     app.state.matcher = AppState.create(settings)
 
-    from api.routes_admin import router as admin_router
-    from api.routes_admin import swagger_assets
-    from api.routes_api import router as api_router
-    from api.routes_forum import router as forum_router
-    from api.routes_kpi import router as kpi_router
-    from api.routes_mail import router as mail_router
-    from api.routes_pages import router as pages_router
+    from api.routes.docs import swagger_assets
 
-    app.include_router(api_router)
-    app.include_router(pages_router)
-    app.include_router(admin_router)
-    app.include_router(forum_router)
-    app.include_router(mail_router)
-    app.include_router(kpi_router)
+    for module in ROUTE_MODULES:
+        resource = importlib.import_module(f"api.routes.{module}")
+        for name in ("api", "pages"):
+            if hasattr(resource, name):
+                app.include_router(getattr(resource, name))
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     app.mount("/docs-assets", StaticFiles(directory=str(swagger_assets())), name="docs-assets")
 
     @app.get("/healthz", tags=["health"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> HealthOut:
+        return HealthOut(status="ok")
 
     app.add_middleware(BodyLimit, upload_limit=settings.max_upload_bytes + 65536,
                        default_limit=settings.max_body_bytes)
@@ -86,7 +84,7 @@ def create_app(settings: Settings | None = None, warm: bool = False) -> FastAPI:
     def error_response(request: Request, status: int, detail, headers=None):
         if request.url.path.startswith("/api") or "text/html" not in request.headers.get("accept", ""):
             return JSONResponse({"detail": detail}, status_code=status, headers=headers)
-        from api.routes_pages import templates
+        from api.routes.common import templates
 
         title = ERROR_TITLES.get(status, "エラー")
         text = detail if isinstance(detail, str) else str(detail.get("message", "")) if isinstance(detail, dict) else ""

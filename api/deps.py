@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 
 from matcher.config import Settings
 from matcher.infra.jobs import JobRunner
-from matcher.services.auth import LoginLimiter, Tokens, secret_key
+from matcher.infra.sessions import LoginLimiter, Tokens, secret_key
 from matcher.services.context import ContextCache, MatchContext
 from matcher.services.jobs import IndexJobs
 from matcher.store.db import get_engine, upgrade
@@ -86,7 +87,14 @@ def optional_user(request: Request, st: State) -> User | None:
     return user
 
 
-def current_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+# Declares the bearer scheme in OpenAPI (so "Authorize" in /docs works); the token itself is
+# read by ``request_token``, which also accepts the browser's session cookie.
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="POST /api/token で受け取る access_token / the access_token from POST /api/token")
+
+
+def current_user(user: Annotated[User | None, Depends(optional_user)],
+                 _: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)] = None) -> User:
     if user is None:
         raise HTTPException(401, "ログインが必要です / authentication required",
                             headers={"WWW-Authenticate": "Bearer"})

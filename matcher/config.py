@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout keeps its data and built models beside the code; an installed wheel has no
+# such place, so it keeps them under the user's home (set MATCHER_DATA_DIR / MATCHER_MODEL_DIR).
+_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file()
+_HOME = Path.home() / ".hino-matcher"
+
+
+def shipped_corpora() -> Path:
+    """The shipped corpora, wherever the package is installed (a wheel carries them)."""
+    return Path(str(resources.files("corpora")))
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MATCHER_")
 
-    data_dir: Path = REPO_ROOT / "var"
+    data_dir: Path = REPO_ROOT / "var" if _CHECKOUT else _HOME / "var"
     database_url: str | None = None  # None → SQLite file under data_dir
-    model_dir: Path = REPO_ROOT / "models"
+    model_dir: Path = REPO_ROOT / "models" if _CHECKOUT else _HOME / "models"
     embedder_name: str = "e5-small-ja"
-    corpora_dir: Path = REPO_ROOT / "corpora"
+    corpora_dir: Path = Field(default_factory=shipped_corpora)
     threads: int = 0  # 0 → all cores
     embed_batch_size: int = 64
     # "int8": dynamic int8 quantisation (per-channel weights) — about 1.8× faster, JSTS within

@@ -52,9 +52,6 @@ class StsResult:
     spearman: float
     baseline_spearman: float
 
-    def as_json(self) -> dict:
-        return {"n": self.n, "embedder": {"model": self.model, "spearman": round(self.spearman, 4)},
-                "baseline": {"name": "tfidf-char-2-3", "spearman": round(self.baseline_spearman, 4)}}
 
 
 def eval_sts(path: Path, embedder, limit: int | None = None) -> StsResult:
@@ -125,7 +122,7 @@ def eval_tagging(path: Path, embedder, limit: int | None = None, folds: int = 5,
     import numpy as np
     from sklearn.model_selection import KFold
 
-    from matcher.text.taxonomy import JsicTagger, LearnedJsicTagger, name_only_baseline
+    from matcher.learn.jsic import JsicTagger, LearnedJsicTagger, name_only_baseline
 
     examples = read_tsv_examples(path)
     if limit:

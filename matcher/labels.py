@@ -34,6 +34,55 @@ VALUE_JA = {
     "kept": "候補のまま", "manual": "手動",
 }
 
+REASONS_JA = {
+    "self": "依頼元の企業自身です",
+    "same_group": "依頼元と同じ企業グループです",
+    "conflict": "除外ペアとして登録されています",
+    "competitor": "競合関係として登録されています",
+    "opt_out": "提案の受け取り・掲載を停止しています",
+    "exposure_cap": "一括提案での掲載回数の上限に達しました",
+}
+REASONS_EN = {
+    "self": "the requester itself",
+    "same_group": "same corporate group as the requester",
+    "conflict": "declared conflict pair",
+    "competitor": "declared competitors",
+    "opt_out": "opted out of suggestions",
+    "exposure_cap": "exposure cap reached in this batch",
+}
+ROLE_JA = {"admin": "管理者", "coordinator": "コーディネーター", "company": "企業"}
+PERIOD_JA = {1: "第1期（2023〜2025年度）", 2: "第2期（2026〜2029年度）", 3: "第3期（2030〜2032年度）"}
+HALF_JA = {1: "上期", 2: "下期"}
+METRIC_JA = {"suggestions": "提案数", "accepted": "承認", "rejected": "却下", "acceptance_rate": "承認率",
+             "company_interested": "企業の回答（興味あり）", "company_declined": "企業の回答（辞退）",
+             "research_matches": "研究マッチング承認", "groups_accepted": "共同受注グループ承認",
+             "forum_participants": "フォーラム参加者", "forum_meetings": "フォーラムでの同席（組）",
+             "digests_sent": "メール配信", "links_opened": "メールのリンク利用"}
+OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額（百万円）",
+              "value_added_per_worker": "一人当たり付加価値額（万円）"}
+ANSWER_JA = {"interested": "興味あり", "declined": "辞退"}
+SHEET_JA = {"organizations": "企業", "needs": "案件", "suggestions": "提案"}
+NEED_STATUS_JA = {"open": "受付中", "closed": "終了"}
+KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
+VERDICT_JA = {"accept": "承認", "reject": "却下", "skip": "保留"}
+REJECT_REASON_JA = {"process_mismatch": "工程が合わない", "distance": "距離", "size": "規模",
+                    "existing_relationship": "既存取引あり", "competitor": "競合", "other": "その他"}
+FORUM_STATE_JA = {"draft": "未作成", "seated": "作成済み"}
+JOB_STATE_JA = {"queued": "待機中", "running": "作成中", "done": "完了", "failed": "失敗", "cancelled": "取り消し"}
+SEATING_FIELD_JA = {"rounds": "ラウンド数", "table_size": "1 卓の人数", "seconds": "計算時間（秒）"}
+RANKER_STATUS_JA = {"active": "有効", "candidate": "候補", "retired": "過去の版"}
+FEATURE_JA = {
+    "coverage": "必要工程のカバー率", "covers_all": "必要工程をすべてカバー", "dense_scaled": "内容の近さ（意味）",
+    "dense_max": "内容の近さ（最大）", "dense_mean": "内容の近さ（平均）", "bm25_norm": "語句の一致",
+    "bm25": "語句の一致（生値）", "rrf": "検索順位", "cert_match": "求める認証の保有", "iso9001": "ISO9001",
+    "same_city": "同じ市内", "neighbour": "近隣市", "tama": "多摩地域", "elsewhere": "多摩地域外",
+    "pair_accepts": "この依頼元での過去の承認", "pair_rejects": "この依頼元での過去の却下", "past_rejects": "過去の却下",
+    "past_accepts": "過去の承認", "freshness": "情報の新しさ", "sme": "中小企業", "small_business": "小規模企業",
+    "log_employees": "規模", "employees_known": "従業員数の登録", "n_covered": "対応できる工程数",
+    "n_required": "必要工程数", "cert_count": "認証の数", "dense_rank_inv": "意味検索の順位",
+    "bm25_rank_inv": "語句検索の順位", "bias": "基準値",
+}
+
 
 def value_ja(value: Any) -> str:
     if isinstance(value, bool):

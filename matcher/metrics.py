@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+import numpy as np
 from scipy.stats import spearmanr
 
 CUTOFFS = (1, 5, 10)
@@ -36,3 +37,23 @@ def ranking_metrics(ranks: Sequence[int | None]) -> dict[str, float]:
     out["mrr@10"] = sum(mrr_at(r) for r in ranks) / n
     out["ndcg@10"] = sum(ndcg_at([r] if r else [], 1) for r in ranks) / n
     return {k: round(v, 4) for k, v in out.items()}
+
+
+def weighted_auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Weighted AUC (Mann–Whitney with ties halved)."""
+    pos, neg = y == 1, y == 0
+    if not pos.any() or not neg.any():
+        return float("nan")
+    order = np.argsort(s, kind="mergesort")
+    s_sorted, y_sorted, w_sorted = s[order], y[order], w[order]
+    neg_w = np.where(y_sorted == 0, w_sorted, 0.0)
+    cum_neg = np.cumsum(neg_w)
+    # For each positive: the negative weight strictly below it, plus half the tied negatives.
+    uniq, start = np.unique(s_sorted, return_index=True)
+    end = np.r_[start[1:], len(s_sorted)]
+    below = np.r_[0.0, cum_neg][start]
+    tied = cum_neg[end - 1] - below
+    group = np.searchsorted(uniq, s_sorted)
+    credit = below[group] + 0.5 * tied[group]
+    pw = np.where(y_sorted == 1, w_sorted, 0.0)
+    return float((pw * credit).sum() / (pw.sum() * neg_w.sum()))

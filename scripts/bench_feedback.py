@@ -3,7 +3,7 @@
 Each hidden preference is three yes/no criteria about a candidate firm for a need (e.g. in the
 requester's city, 20–300 employees, covers ≥ 80 % of the required processes). A simulated
 coordinator accepts a suggestion meeting at least two, with 10 % of verdicts flipped. Per round,
-exactly as a coordinator's office would: `matcher shortlist --all-needs --k 20 --json` (the
+exactly as a coordinator's office would: `matcher shortlist --all-needs --kind partners --k 20 --json` (the
 batch, exposure-capped), the top 10 of every list decided and written to a file, `matcher
 feedback import FILE`, `matcher train` (with its promotion gate). The commands are the Typer
 app itself (in process, so the embedder loads once), so the bench cannot disagree with the
@@ -182,7 +182,7 @@ def run_preference(data_dir: Path, pref: Preference, rounds: int = 3, k_decided:
     """The loop of the module docstring; one row per round (round 0 = what cold start shows).
     ``batch=False`` shortlists each need on its own (`matcher shortlist --need ID`, no exposure
     cap), as the earlier bench did."""
-    from matcher.learn.decisions import record_company_reply
+    from matcher.services.decisions import record_company_reply
     from matcher.store.db import get_engine
 
     shell = Shell(data_dir)
@@ -193,9 +193,9 @@ def run_preference(data_dir: Path, pref: Preference, rounds: int = 3, k_decided:
     curve = []
     for rnd in range(rounds + 1):
         if batch:
-            shortlists = shell("shortlist", "--all-needs", "--k", "20")["shortlists"]
+            shortlists = shell("shortlist", "--all-needs", "--kind", "partners", "--k", "20")["shortlists"]
         else:
-            shortlists = [shell("shortlist", "--need", str(n), "--k", "20") for n in chosen]
+            shortlists = [shell("shortlist", "--need", str(n), "--kind", "partners", "--k", "20") for n in chosen]
         lists = {s["query"]["id"]: s["candidates"] for s in shortlists if s["query"]["id"] in chosen}
         scores = [oracle.ndcg(n, [c["org"]["id"] for c in cands]) for n, cands in lists.items()]
         row = {"round": rnd, "ndcg@10": round(sum(scores) / len(scores), 4), "model": shortlists[0]["model_version"]}
@@ -274,7 +274,7 @@ def flood(engine, n: int, seed: int = 0) -> None:
 def flood_timing(n: int) -> tuple[float, str]:
     """Seconds for `train` (read decisions from the store, IPS, cross-validate, fit, gate) after n decisions."""
     from matcher.config import Settings
-    from matcher.learn.training import train
+    from matcher.services.rankers import train
     from matcher.store.db import get_engine, upgrade
 
     with tempfile.TemporaryDirectory() as tmp:

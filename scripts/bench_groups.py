@@ -33,18 +33,18 @@ def generate(rows: int, cols: int, density: float = 0.02, seed: int = 0):
 
 
 def set_cover_table(seconds: float) -> None:
-    from matcher.solve.setcover import greedy_set_cover, solve_set_cover
+    from matcher.solve.setcover import greedy_set_cover, solve
 
     print(f"\nweighted set cover (CP-SAT {seconds:.0f} s limit) vs greedy (Chvátal + redundancy removal)")
     print(f"{'rows×cols':>10} {'exact cost':>10} {'status':>8} {'bound':>8} {'proven gap':>10} {'exact s':>8} "
           f"{'greedy cost':>11} {'vs exact':>9} {'greedy s':>8}")
     for rows, cols in SIZES:
         inst = generate(rows, cols, seed=rows)
-        exact = solve_set_cover(inst, seconds)
+        exact = solve(inst, seconds)
         greedy = greedy_set_cover(inst)
-        print(f"{rows:>4}×{cols:<5} {exact.cost:10d} {exact.status:>8} {exact.bound:8.1f} {exact.gap:10.2%} "
-              f"{exact.seconds:8.2f} {greedy.cost:11d} {(greedy.cost - exact.cost) / exact.cost:+9.2%} "
-              f"{greedy.seconds:8.3f}")
+        print(f"{rows:>4}×{cols:<5} {exact.objective:10.0f} {exact.status:>8} {exact.bound or 0:8.1f} "
+              f"{exact.gap or 0:10.2%} {exact.seconds:8.2f} {greedy.objective:11.0f} "
+              f"{(greedy.objective - exact.objective) / exact.objective:+9.2%} {greedy.seconds:8.3f}")
 
 
 def greedy_group(problem):
@@ -54,7 +54,7 @@ def greedy_group(problem):
     cands = list(problem.candidates)
     rows = tuple(tuple(i for i, c in enumerate(cands) if p in c.covers) for p in problem.required)
     inst = SetCoverInstance(tuple(max(1, problem.member_cost + 1000 - c.score) for c in cands), rows)
-    chosen = [cands[i].id for i in greedy_set_cover(inst).columns]
+    chosen = [cands[i].id for i in greedy_set_cover(inst).value]
     return chosen if problem.feasible(chosen) else None
 
 
@@ -66,7 +66,7 @@ def demo_table(seconds: float) -> None:
     from matcher.services.context import load_context
     from matcher.services.groups import build_problem
     from matcher.services.shortlists import query_vector
-    from matcher.solve.groups import best_groups
+    from matcher.solve.groups import k_best
     from scripts.bench_feedback import build_demo
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,7 +83,7 @@ def demo_table(seconds: float) -> None:
             edges = ctx.edges.rank(query, "organization", query_vector(ctx, query)).edges
             problem = build_problem(ctx, query, edges, 5)
             started = time.perf_counter()
-            found = best_groups(problem, k=1, seconds=seconds)
+            found = k_best(problem, k=1, time_limit_s=seconds)
             ms = 1000 * (time.perf_counter() - started)
             if not found:
                 print(f"{need.external_id:>6} {len(query.required):5d} {len(problem.candidates):4d} {'—':>9} "
@@ -94,7 +94,7 @@ def demo_table(seconds: float) -> None:
             gap = (found[0].objective - g_obj) / max(abs(found[0].objective), 1) if g_obj is not None else None
             gaps.append(gap if gap is not None else 1.0)
             times.append(ms)
-            print(f"{need.external_id:>6} {len(query.required):5d} {len(problem.candidates):4d} {found[0].objective:9d} "
+            print(f"{need.external_id:>6} {len(query.required):5d} {len(problem.candidates):4d} {found[0].objective:9.0f} "
                   f"{found[0].status:>8} {ms:8.1f} {g_obj if g_obj is not None else '—':>10} "
                   f"{gap if gap is not None else float('nan'):10.2%}")
         if times:

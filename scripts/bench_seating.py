@@ -27,8 +27,8 @@ from matcher.errors import InvalidInput  # noqa: E402
 from matcher.solve.seating import (  # noqa: E402
     ITERATIONS_PER_SECOND,
     parse_instance,
+    solve,
     solve_exact,
-    solve_seating,
     violations,
 )
 from scripts.benchlib import cpu_model  # noqa: E402
@@ -76,23 +76,25 @@ def main() -> None:
         for budget in budgets:
             trace: list[tuple[float, int]] = []
             t0 = time.perf_counter()
-            tabu = solve_seating(inst, budget, args.seed, progress=lambda t, best, f, trace=trace: trace.append((t, best)))
+            tabu = solve(inst, budget, args.seed, progress=lambda t, best, f, trace=trace: trace.append((t, best)))
             wall = time.perf_counter() - t0
-            curves[(n, budget)] = (trace + [(tabu.seconds, tabu.objective)], tabu.upper_bound)
-            rows.append((n, len(inst.tables), rounds, "tabu", budget, tabu.objective, tabu.upper_bound,
-                         len(violations(inst, tabu.rounds)), wall, f"{tabu.iterations / max(wall, 1e-9):,.0f} it/s"))
+            bound = int(tabu.bound or 0)
+            curves[(n, budget)] = (trace + [(tabu.seconds, int(tabu.objective))], bound)
+            rows.append((n, len(inst.tables), rounds, "tabu", budget, int(tabu.objective), bound,
+                         len(violations(inst, tabu.value.rounds)), wall,
+                         f"{tabu.value.iterations / max(wall, 1e-9):,.0f} it/s"))
             try:
                 t0 = time.perf_counter()
-                exact = solve_exact(inst, seconds=budget, proven_only=False)
+                exact = solve_exact(inst, time_limit_s=budget, proven_only=False)
                 wall = time.perf_counter() - t0
                 if exact is None:
-                    rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, None, tabu.upper_bound, None, wall,
+                    rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, None, bound, None, wall,
                                  "no feasible seating found"))
                 else:
-                    rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, exact.objective, tabu.upper_bound,
-                                 len(violations(inst, exact.rounds)), wall, ""))
+                    rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, int(exact.objective), bound,
+                                 len(violations(inst, exact.value.rounds)), wall, exact.status))
             except InvalidInput as exc:
-                rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, None, tabu.upper_bound, None, 0.0,
+                rows.append((n, len(inst.tables), rounds, "CP-SAT", budget, None, bound, None, 0.0,
                              exc.message_en))
             print(f"  done: {n} participants, {budget:g} s", file=sys.stderr)
     header = f"{'people':>6} {'tables':>6} {'rounds':>6} {'engine':>7} {'budget':>6} {'objective':>9} " \

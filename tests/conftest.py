@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,7 @@ hypothesis_settings.register_profile("dev", derandomize=False)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPORA = ROOT / "corpora"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+from tests.support import CORPORA, FIXTURES, PG_ADMIN_URL, ROOT, _pg_reachable, smtp_server  # noqa: E402,F401
 
 
 @pytest.fixture()
@@ -42,20 +39,6 @@ def embedder():
     from matcher.search.embed import Embedder
 
     return Embedder.from_settings(Settings())  # as the product configures it
-
-
-PG_ADMIN_URL = os.environ.get("MATCHER_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_reachable() -> str | None:
-    """None when the local PostgreSQL answers, else the reason it does not."""
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN_URL.replace("+psycopg", ""), connect_timeout=3):
-            return None
-    except Exception as exc:  # noqa: BLE001 — any failure means "unreachable", with its reason
-        return f"{type(exc).__name__}: {exc}"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -177,19 +160,127 @@ def demo_copy(tmp_path, demo_ctx):
     return Settings(data_dir=dst)
 
 
-@contextmanager
-def smtp_server(handler):
-    """A real SMTP server (aiosmtpd) on a free loopback port with ``handler``; yields the port."""
-    import socket
 
-    from aiosmtpd.controller import Controller
+@pytest.fixture()
+def own_demo(demo_copy, embedder):
+    """A match context over a private copy of the demo installation: for tests that write (seat a
+    forum, record decisions, store suggestions), so the shared ``demo_ctx`` stays as built."""
+    from matcher.search.embed import CachedEmbedder, EmbeddingCache
+    from matcher.services.context import load_context
+    from matcher.store.db import get_engine
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+    engine = get_engine(demo_copy.sqlalchemy_url)
+    yield load_context(engine, demo_copy, CachedEmbedder(embedder, EmbeddingCache(demo_copy.data_dir / "cache.sqlite")))
+    engine.dispose()
+
+# -- fixtures shared by several test packages ------------------------------------------------------
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlmodel import select  # noqa: E402
+
+from matcher.exchange.catalog import import_file  # noqa: E402
+from matcher.services.decisions import record_decision  # noqa: E402
+from matcher.store.db import session_scope  # noqa: E402
+from matcher.store.tables import Need, Organization, Suggestion  # noqa: E402
+from tests.support import PASSWORD, Recorder  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client(live_server):
+    with TestClient(live_server["app"]) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def tokens(client):
+    out = {"anon": None}
+    for role, email in (("admin", "admin@example.jp"), ("coordinator", "coord@example.jp"),
+                        ("company", "company@example.jp")):
+        r = client.post("/api/token", json={"email": email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        out[role] = r.json()["access_token"]
+    return out
+
+
+@pytest.fixture()
+def smtp():
+    handler = Recorder()
+    with smtp_server(handler) as port:
+        yield handler, port
+
+
+@pytest.fixture()
+def store(engine, settings, smtp, tmp_path):
+    """Four companies (three opted in), a public and a confidential need, accepted suggestions."""
+    _, port = smtp
+    settings.smtp_port = port
+    settings.public_url = "https://matching.example.jp"
+    (tmp_path / "orgs.csv").write_text(
+        "企業ID,企業名,種別,メール,メール配信\n"
+        "A1,依頼精工株式会社（架空）,企業,a1@example.jp,はい\n"
+        "B1,協力板金株式会社（架空）,企業,b1@example.jp,はい\n"
+        "C1,表面処理工業株式会社（架空）,企業,c1@example.jp,はい\n"
+        "D1,配信しない工業（架空）,企業,d1@example.jp,いいえ\n", encoding="utf-8")
+    assert not import_file(engine, tmp_path / "orgs.csv", "organizations").rejected
+    (tmp_path / "needs.csv").write_text(
+        "案件ID,企業ID,件名,内容,公開区分\n"
+        "N1,A1,筐体の板金と塗装,ステンレス筐体の板金と粉体塗装をお願いしたい。,公開\n"
+        "N2,A1,新製品の試作（社外秘）,次期製品の試作部品。,非公開\n", encoding="utf-8")
+    assert not import_file(engine, tmp_path / "needs.csv", "needs").rejected
+    with session_scope(engine) as s:
+        org = {o.external_id: o.id for o in s.exec(select(Organization))}
+        need = {n.external_id: n.id for n in s.exec(select(Need))}
+        rows = [Suggestion(run_id="r1", query_type="need", query_id=need[n], candidate_type="organization",
+                           candidate_id=org[c], kind="partner", rank=i, score=0.7, model_version="cold-start-v1",
+                           explanation=f"板金・塗装の工程が合う（{c}）")
+                for i, (n, c) in enumerate((("N1", "B1"), ("N1", "C1"), ("N2", "C1"), ("N1", "D1")), 1)]
+        s.add_all(rows)
+        s.flush()
+        sids = [r.id for r in rows]
+    for sid in sids:
+        record_decision(engine, sid, "accept", by="coord@example.jp")
+    record_decision(engine, sids[1], "reject", reason="distance", by="coord@example.jp")  # latest wins
+    record_decision(engine, sids[1], "accept", by="coord@example.jp")
+    return engine, settings, org, sids
+
+
+@pytest.fixture()
+def desk(tmp_path, monkeypatch):
+    """A fresh installation with the small fixture organisations (no index) and one user per role."""
+    from api.app import create_app
+    from matcher.config import Settings
+    from matcher.exchange.catalog import import_file
+    from matcher.services.auth import create_user
+    from matcher.store.db import get_engine, upgrade
+
+    settings = Settings(data_dir=tmp_path / "data")
+    settings.ensure_dirs()
+    engine = get_engine(settings.sqlalchemy_url)
+    upgrade(engine)
+    import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
+    for email, role, org in (("admin@example.jp", "admin", None), ("coord@example.jp", "coordinator", None),
+                             ("company@example.jp", "company", "T001")):
+        create_user(engine, email, role, PASSWORD, org)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield {"client": client, "engine": engine, "settings": settings, "app": app}
+    app.state.matcher.jobs.wait(60)
+    engine.dispose()
+
+
+# -- the fast tier (make test-fast): pure unit tests, no model, database server, subprocess or browser --
+# A test is outside the fast tier when it asks for one of these fixtures, lives in a package that
+# drives the product from outside (cli, system, scripts), or is marked slow.
+HEAVY_FIXTURES = frozenset({
+    "embedder", "demo_ctx", "demo_copy", "own_demo", "live_server", "client", "tokens", "desk", "store", "smtp",
+    "engine", "bare_engine", "world", "browser", "two_workers", "private_pg", "prop_store", "live_app",
+    "slow_smtp", "env", "eng",
+})
+OUTSIDE_IN = ("cli", "system", "scripts")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        package = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
+        if package in OUTSIDE_IN or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -8,9 +8,17 @@ import pytest
 from matcher.evaluate import tfidf_char_cosines
 from matcher.metrics import ndcg_at, ranking_metrics
 from matcher.search.retrieve import rrf_fuse
-from tests.conftest import CORPORA, ROOT
+from tests.support import CORPORA, ROOT
 
 MATCHER = str(Path(sys.executable).parent / "matcher")
+
+
+def _run(*args):
+    proc = subprocess.run([MATCHER, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stdout  # exactly one JSON object on stdout
+    return json.loads(lines[0])
 
 
 def test_ranking_metrics_on_known_ranks():
@@ -39,14 +47,7 @@ def test_tfidf_baseline_scores_identical_text_highest():
     assert cos[0] == pytest.approx(1.0) and cos[1] < 0.2
 
 
-def _run(*args):
-    proc = subprocess.run([MATCHER, *args], capture_output=True, text=True, cwd=ROOT, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    lines = [ln for ln in proc.stdout.splitlines() if ln.strip()]
-    assert len(lines) == 1, proc.stdout  # exactly one JSON object on stdout
-    return json.loads(lines[0])
-
-
+@pytest.mark.slow  # runs the command in a subprocess or loads the embedder
 def test_eval_sts_json_shape_and_embedder_beats_baseline():
     out = _run("eval", "sts", str(CORPORA / "jglue" / "jsts_train.jsonl"), "--limit", "300", "--json")
     assert out["n"] == 300
@@ -54,6 +55,7 @@ def test_eval_sts_json_shape_and_embedder_beats_baseline():
     assert out["embedder"]["spearman"] > out["baseline"]["spearman"] > 0.3
 
 
+@pytest.mark.slow  # runs the command in a subprocess or loads the embedder
 def test_eval_retrieval_json_shape_on_a_subset(tmp_path):
     corpus = [json.loads(x) for x in (CORPORA / "jglue" / "jsquad_ir_valid_corpus.jsonl").read_text().splitlines()[:120]]
     keep = {d["id"] for d in corpus}
@@ -69,6 +71,7 @@ def test_eval_retrieval_json_shape_on_a_subset(tmp_path):
     assert out["hybrid"]["mrr@10"] >= min(out["dense"]["mrr@10"], out["bm25"]["mrr@10"])
 
 
+@pytest.mark.slow  # runs the command in a subprocess or loads the embedder
 def test_eval_sts_names_the_bad_record(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"sentence1": "a", "sentence2": "b", "label": 1}\n{"sentence1": "a"}\n')

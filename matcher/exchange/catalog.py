@@ -7,25 +7,22 @@ Each import runs in one transaction, so a failure part-way loses nothing already
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from matcher.exchange.export import csv_cell
-from matcher.exchange.ingest import ParsedFile, RawRow, Record, RowError, RowValidator, parse_file
+from matcher.exchange.ingest import RawRow, Record, RowError, RowValidator
+from matcher.exchange.pipeline import ImportReport, run_import
 from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, SeedRow, organization_values
 from matcher.store.db import session_scope
 from matcher.store.tables import (
     AuditLog,
-    Capability,
     Document,
+    IndustryCode,
     Need,
     Organization,
     ResearchSeed,
@@ -40,32 +37,6 @@ def record_hash(data: dict[str, Any]) -> str:
 
 def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-@dataclass
-class IngestReport:
-    file: str
-    kind: str
-    encoding: str
-    format: str
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: list[RowError] = field(default_factory=list)
-    stored: bool = True
-    report_path: str | None = None
-    rejects_path: str | None = None
-
-    def as_json(self, inline_limit: int | None = None, paths: bool = True) -> dict[str, Any]:
-        """``inline_limit`` caps the listed row errors (the CSV holds them all); ``paths=False``
-        names report files without the server's directories (what the web service shows)."""
-        shown = self.rejected if inline_limit is None else self.rejected[:inline_limit]
-        name = (lambda p: p) if paths else (lambda p: Path(p).name if p else None)
-        return {"file": self.file, "kind": self.kind, "encoding": self.encoding, "format": self.format,
-                "inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": [e.as_json() for e in shown], "rejected_count": len(self.rejected),
-                "rejected_rows": len({e.row for e in self.rejected}), "stored": self.stored,
-                "report": name(self.report_path), "rejects_file": name(self.rejects_path)}
 
 
 # -- documents -----------------------------------------------------------------------------------
@@ -126,13 +97,13 @@ def _apply_org(org: Organization, row: OrganizationRow) -> None:
             setattr(org, f.column, join_list(value) if isinstance(value, list) else value)
 
 
-def _sync_capabilities(session: Session, org_id: int, codes: list[str], current: dict[str, Capability]) -> None:
+def _sync_capabilities(session: Session, org_id: int, codes: list[str], current: dict[str, IndustryCode]) -> None:
     declared = {f"jsic:{c}" for c in codes}
     for code, cap in current.items():
         if cap.source == "declared" and code.startswith("jsic:") and code not in declared:
             session.delete(cap)
     for code in declared - set(current):
-        session.add(Capability(org_id=org_id, code=code, source="declared", confidence=1.0))
+        session.add(IndustryCode(org_id=org_id, code=code, source="declared", confidence=1.0))
 
 
 def _upsert(rec: Record, model, existing: dict[str, Any], file: str) -> tuple[str, Any]:
@@ -157,17 +128,17 @@ def _required_defaults(model, data: dict[str, Any]) -> dict[str, Any]:
     return {"title": data["title"]}
 
 
-def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
-    """Upsert the parsed records; returns (inserted, updated, unchanged)."""
-    model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[parsed.kind]
-    owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[parsed.kind]
-    keys = [r.model.external_id for r in parsed.records]
+def store_records(session: Session, records: list[Record], kind: str, file: str) -> tuple[int, int, int]:
+    """Upsert validated records of one kind; returns (inserted, updated, unchanged)."""
+    model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[kind]
+    owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[kind]
+    keys = [r.model.external_id for r in records]
     existing = {o.external_id: o for o in _chunked_in(session, model, model.external_id, keys)}
-    org_ids = _org_id_map(session) if parsed.kind in ("needs", "seeds") else {}
+    org_ids = _org_id_map(session) if kind in ("needs", "seeds") else {}
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     changed: list[tuple[Record, Any, dict[str, str], str]] = []
-    for rec in parsed.records:
-        status, obj = _upsert(rec, model, existing, parsed.file)
+    for rec in records:
+        status, obj = _upsert(rec, model, existing, file)
         counts[status] += 1
         if obj is None:
             continue
@@ -196,14 +167,14 @@ def store_records(session: Session, parsed: ParsedFile) -> tuple[int, int, int]:
     for doc in _chunked_in(session, Document, Document.owner_id, ids):
         if doc.owner_type == owner:
             docs_by_owner.setdefault(doc.owner_id, {})[doc.kind] = doc
-    caps_by_org: dict[int, dict[str, Capability]] = {}
-    if parsed.kind == "organizations":
-        for cap in _chunked_in(session, Capability, Capability.org_id, ids):
+    caps_by_org: dict[int, dict[str, IndustryCode]] = {}
+    if kind == "organizations":
+        for cap in _chunked_in(session, IndustryCode, IndustryCode.org_id, ids):
             caps_by_org.setdefault(cap.org_id, {})[cap.code] = cap
     for rec, obj, docs, title in changed:
-        if parsed.kind == "organizations":
+        if kind == "organizations":
             _sync_capabilities(session, obj.id, rec.model.jsic, caps_by_org.get(obj.id, {}))
-        sync_documents(session, owner, obj.id, title, docs, parsed.file, rec.row, docs_by_owner.get(obj.id, {}))
+        sync_documents(session, owner, obj.id, title, docs, file, rec.row, docs_by_owner.get(obj.id, {}))
     return counts["inserted"], counts["updated"], counts["unchanged"]
 
 
@@ -214,64 +185,17 @@ def _org_id_map(session: Session) -> dict[str, int]:
 # -- the import job ------------------------------------------------------------------------------
 def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sheet: str | None = None,
                 reports_dir: Path | None = None, actor: str | None = None,
-                defaults: dict[str, Any] | None = None, name: str | None = None) -> IngestReport:
-    """Validate a file and store its valid rows (all-or-nothing with ``strict``). ``name`` is
-    what reports and the store call the file (an upload's own name, not a temporary path)."""
+                defaults: dict[str, Any] | None = None, name: str | None = None) -> ImportReport:
+    """Organisations, needs or research seeds through the one import pipeline (all-or-nothing with
+    ``strict``). ``name`` is what reports and the store call the file (an upload's own name)."""
     with session_scope(engine) as session:
-        known = set(_org_id_map(session)) if kind in ("needs", "seeds") else set()
-    parsed = parse_file(Path(path), kind, known, sheet, defaults, name)
-    report = IngestReport(parsed.file, kind, parsed.encoding, parsed.format, rejected=parsed.errors)
-    if strict and parsed.errors:
-        report.stored = False
-    else:
-        with session_scope(engine) as session:
-            report.inserted, report.updated, report.unchanged = store_records(session, parsed)
-            session.add(AuditLog(actor=actor, action="ingest", target=parsed.file, detail=
-                {"kind": kind, "inserted": report.inserted, "updated": report.updated,
-                 "unchanged": report.unchanged, "rejected": len(parsed.errors)}))
-    if reports_dir is not None:
-        write_reports(report, parsed, reports_dir)
-    return report
+        context = {"known_orgs": set(_org_id_map(session))} if kind in ("needs", "seeds") else {}
 
+    def store(session: Session, records: list[Record], report: ImportReport) -> None:
+        report.inserted, report.updated, report.unchanged = store_records(session, records, kind, report.file)
 
-INLINE_ERRORS = 100  # row errors listed in a report or a response; the CSV of rejected rows has all
-KEEP_REPORTS = 200  # newest report files kept; older ones are pruned on every import
-
-
-def prune_reports(reports_dir: Path, keep: int = KEEP_REPORTS) -> int:
-    files = sorted((p for p in reports_dir.glob("*") if p.is_file()), key=lambda p: p.stat().st_mtime, reverse=True)
-    for p in files[keep:]:
-        p.unlink(missing_ok=True)
-    return max(0, len(files) - keep)
-
-
-def write_reports(report: IngestReport, parsed: ParsedFile, reports_dir: Path) -> None:
-    """The JSON report, and (if any row was rejected) the rejected rows with their errors as CSV."""
-    import re
-
-    reports_dir.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S-%f")
-    stem = re.sub(r"[^0-9A-Za-z_.-]+", "_", Path(parsed.file).stem)[:40] or "import"
-    report_path = reports_dir / f"{stem}-{stamp}.report.json"
-    if report.rejected:
-        rejects_path = reports_dir / f"{stem}-{stamp}.rejects.csv"
-        by_row: dict[int, list[RowError]] = {}
-        for e in report.rejected:
-            by_row.setdefault(e.row, []).append(e)
-        headers: list[str] = []
-        for raw in parsed.rows:
-            headers.extend(h for h in raw.original if h not in headers)
-        with rejects_path.open("w", encoding="utf-8-sig", newline="") as fh:
-            w = csv.writer(fh)
-            w.writerow(["行番号", "項目", "エラー", *headers])
-            for raw in parsed.rows:
-                for e in by_row.get(raw.row, []):
-                    w.writerow([csv_cell(v) for v in (raw.row, e.field, e.message,
-                                                      *(raw.original.get(h, "") for h in headers))])
-        report.rejects_path = str(rejects_path)
-    report.report_path = str(report_path)
-    report_path.write_text(json.dumps(report.as_json(INLINE_ERRORS, paths=False), ensure_ascii=False, indent=2), encoding="utf-8")
-    prune_reports(reports_dir)
+    return run_import(engine, path, kind, store, strict=strict, sheet=sheet, name=name, actor=actor, context=context,
+                      defaults=defaults, reports_dir=reports_dir, audit="ingest")
 
 
 def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str = "api",
@@ -284,9 +208,8 @@ def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str =
     record, errors = RowValidator(source, kind, context).validate(RawRow(1, dict(values), dict(values)))
     if errors or record is None:
         return "rejected", errors
-    parsed = ParsedFile(source, kind, [record], [], [], "json", "api")
     with session_scope(engine) as session:
-        inserted, updated, _ = store_records(session, parsed)
+        inserted, updated, _ = store_records(session, [record], kind, source)
         session.add(AuditLog(actor=actor, action=f"{kind}_upsert", target=record.model.external_id,
                              detail={"inserted": inserted, "updated": updated}))
     return ("inserted" if inserted else "updated" if updated else "unchanged"), []

@@ -9,13 +9,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.exchange.spec import STATUS_JA, NeedRow, OrganizationRow, organization_values, yes_no
+from matcher.exchange.spec import NeedRow, OrganizationRow, organization_values, yes_no
+from matcher.labels import NEED_STATUS_JA as STATUS_JA
+from matcher.labels import SHEET_JA
 from matcher.store.db import session_scope
 from matcher.store.tables import Document, Need, Organization, Suggestion, split_list
 from matcher.text import strip_invisible
@@ -49,7 +52,6 @@ def tables(engine: Engine) -> dict[str, tuple[list[str], list[list[Any]]]]:
             "suggestions": (SUGGESTION_HEADERS, sugg_rows)}
 
 
-SHEET_JA = {"organizations": "企業", "needs": "案件", "suggestions": "提案"}
 # A cell a spreadsheet would run as a formula (OWASP "CSV injection"): =, +, -, @, tab, CR.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -114,7 +116,14 @@ def csv_lines(engine: Engine, table: str, encoding: str = "utf-8-sig") -> Iterat
                           errors="replace")
 
 
-def export(engine: Engine, out: Path, fmt: Literal["xlsx", "csv"], encoding: str = "utf-8-sig") -> dict[str, Any]:
+@dataclass(frozen=True, kw_only=True)
+class ExportResult:
+    format: str
+    files: list[str]  # what was written
+    rows: dict[str, int]  # rows per table
+
+
+def export(engine: Engine, out: Path, fmt: Literal["xlsx", "csv"], encoding: str = "utf-8-sig") -> ExportResult:
     """Write the tables; XLSX: one workbook with a sheet each; CSV: a folder with a file each."""
     written: list[str] = []
     if fmt == "xlsx":
@@ -130,4 +139,4 @@ def export(engine: Engine, out: Path, fmt: Literal["xlsx", "csv"], encoding: str
                     fh.write(line)
             written.append(str(path))
     counts = {k: len(v[1]) for k, v in tables(engine).items()}
-    return {"format": fmt, "files": written, "rows": counts}
+    return ExportResult(format=fmt, files=written, rows=counts)

@@ -11,23 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-REASONS_JA = {
-    "self": "依頼元の企業自身です",
-    "same_group": "依頼元と同じ企業グループです",
-    "conflict": "除外ペアとして登録されています",
-    "competitor": "競合関係として登録されています",
-    "opt_out": "提案の受け取り・掲載を停止しています",
-    "exposure_cap": "一括提案での掲載回数の上限に達しました",
-}
-REASONS_EN = {
-    "self": "the requester itself",
-    "same_group": "same corporate group as the requester",
-    "conflict": "declared conflict pair",
-    "competitor": "declared competitors",
-    "opt_out": "opted out of suggestions",
-    "exposure_cap": "exposure cap reached in this batch",
-}
-
 
 @dataclass
 class ConstraintSet:

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from matcher.dates import as_utc
 from matcher.graph.model import History, Party
 from matcher.search.retrieve import Hit
 
@@ -88,9 +89,7 @@ def feature_values(query: Party, cand: Party, hit: Hit, history: History, bm25_t
     wanted = certs_wanted(query.text)
     covered = covered_processes(query, cand) if covered is None else covered
     dist = distance_class(query.city, cand.city) if dist is None else dist
-    updated = cand.updated_at
-    if updated is not None and updated.tzinfo is None:
-        updated = updated.replace(tzinfo=UTC)
+    updated = as_utc(cand.updated_at) if cand.updated_at is not None else None
     age_days = (now - updated).days if updated else 365.0
     key = (query.org_id or -1, cand.id)
     f = {

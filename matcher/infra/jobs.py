@@ -15,6 +15,7 @@ which also tells it when a cancellation was asked for (``JobCancelled`` ends it 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -147,7 +148,9 @@ def execute(job_id: int, engine: Engine | None = None, settings: Settings | None
     beat.start()
     try:
         module, _, name = job.handler.partition(":")
-        result = getattr(importlib.import_module(module), name)(handle) or {}
+        value = getattr(importlib.import_module(module), name)(handle)
+        # What a handler returns (a typed result) is kept on the job's row as JSON.
+        result = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else (value or {})
     except JobCancelled:
         _finish(engine, job_id, "cancelled", error=CANCELLED_JA)
         return {"cancelled": True}

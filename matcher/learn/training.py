@@ -27,46 +27,61 @@ lists nothing is decided.
 
 from __future__ import annotations
 
-import json
 import math
-import time
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.config import Settings
-from matcher.errors import Conflict, NotFound
 from matcher.graph.features import FEATURES, complete
 from matcher.graph.scorers import (
-    BlendedRanker,
-    ColdStartScorer,
-    LearnedRanker,
     ResidualRanker,
     feature_matrix,
     pair_index,
 )
-from matcher.labels import ranker_ja
-from matcher.metrics import ndcg_at
+from matcher.metrics import ndcg_at, weighted_auc
 from matcher.store.db import session_scope
-from matcher.store.tables import AuditLog, Decision, ModelVersion, Suggestion
+from matcher.store.tables import Decision, Suggestion
 
 MIN_DECISIONS = 30  # below this nothing is trained: the cold-start scorer ranks
+
+
 MIN_LISTS = 10  # hold-out lists (with an accept) needed for the gate to decide anything
+
+
 HOLDOUT_SHARE = 0.25  # of the lists, the newest
+
+
 MAX_IPS_WEIGHT = 10.0
+
+
 COMPANY_REPLY_WEIGHT = 0.5  # a company's reply counts half a coordinator's verdict …
+
+
 REPLY_SHARE_CAP = 0.25  # … and all replies together at most a quarter of the coordinators' weight
+
+
 WORSE_TOLERANCE = 0.01  # a candidate better at AUC may be at most this much lower in mean nDCG@10
+
+
 NDCG_FLOOR = 0.02  # a candidate better on average in nDCG@10: its 95 % interval may not reach below −this
+
+
 L2_GRID = (1e4, 1e3, 100.0, 30.0, 10.0, 3.0, 1.0)  # strong → weak: each fit warm-starts the next
+
+
 NO_RESIDUAL = 1e12
+
+
 CV_FOLDS = 3
+
+
 BOOTSTRAP = 2000
+
+
 COLD_START = "cold-start-v1"
 
 
@@ -214,7 +229,7 @@ def evaluate_scores(scores: np.ndarray, ts: TrainingSet) -> dict[str, float]:
     accepted) averaged over lists with an accept, and AUC."""
     ndcgs = [v for idx in ts.lists() if ts.coordinator[idx].all() and (v := list_ndcg(scores, ts, idx)) is not None]
     mask = ts.coordinator
-    auc = _auc(ts.y[mask], scores[mask], np.ones(int(mask.sum())))
+    auc = weighted_auc(ts.y[mask], scores[mask], np.ones(int(mask.sum())))
     return {"ndcg@10": round(float(np.mean(ndcgs)), 4) if ndcgs else float("nan"), "auc": round(auc, 4),
             "n": len(ts), "lists": len(ndcgs)}
 
@@ -291,325 +306,5 @@ def choose_penalty(ts: TrainingSet, seed: int = 0) -> tuple[float | None, dict[s
     return None, results
 
 
-def _auc(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
-    """Weighted AUC (Mann–Whitney with ties halved)."""
-    pos, neg = y == 1, y == 0
-    if not pos.any() or not neg.any():
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    s_sorted, y_sorted, w_sorted = s[order], y[order], w[order]
-    neg_w = np.where(y_sorted == 0, w_sorted, 0.0)
-    cum_neg = np.cumsum(neg_w)
-    # For each positive: the negative weight strictly below it, plus half the tied negatives.
-    uniq, start = np.unique(s_sorted, return_index=True)
-    end = np.r_[start[1:], len(s_sorted)]
-    below = np.r_[0.0, cum_neg][start]
-    tied = cum_neg[end - 1] - below
-    group = np.searchsorted(uniq, s_sorted)
-    credit = below[group] + 0.5 * tied[group]
-    pw = np.where(y_sorted == 1, w_sorted, 0.0)
-    return float((pw * credit).sum() / (pw.sum() * neg_w.sum()))
 
 
-def paired_gate(cand: np.ndarray, active: np.ndarray, hold: TrainingSet, seed: int = 0) -> dict[str, Any]:
-    """Both versions on the same hold-out lists of the coordinators: per-list nDCG@10 differences
-    (their mean and a paired bootstrap 95 % interval), and the difference in telling accepted from
-    rejected across all those lists (AUC, position-weighted, with the same bootstrap over lists)."""
-    lists = [idx for idx in hold.lists() if hold.coordinator[idx].all()]
-    diffs, used = [], []
-    for idx in lists:
-        a, b = list_ndcg(cand, hold, idx), list_ndcg(active, hold, idx)
-        if a is not None and b is not None:
-            diffs.append(a - b)
-            used.append(idx)
-    if not diffs:
-        return {"lists": 0, "mean_diff": None, "ci95": [None, None], "auc_diff": None, "auc_ci95": [None, None]}
-    d = np.array(diffs)
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(d), size=(BOOTSTRAP, len(d)))
-    means = d[picks].mean(axis=1)
-    lo, hi = np.percentile(means, [2.5, 97.5])
-    every = np.concatenate(lists)
-    y, w = hold.y[every], hold.weight[every]
-    auc_diff = _auc(y, cand[every], w) - _auc(y, active[every], w)
-    boot = []
-    for row in picks[:BOOTSTRAP // 4]:
-        sel = np.concatenate([used[i] for i in row])
-        boot.append(_auc(hold.y[sel], cand[sel], hold.weight[sel]) - _auc(hold.y[sel], active[sel], hold.weight[sel]))
-    boot = [b for b in boot if not math.isnan(b)]
-    a_lo, a_hi = np.percentile(boot, [2.5, 97.5]) if boot else (float("nan"), float("nan"))
-    return {"lists": len(d), "mean_diff": round(float(d.mean()), 4), "ci95": [round(float(lo), 4), round(float(hi), 4)],
-            "better_lists": int((d > 1e-9).sum()), "worse_lists": int((d < -1e-9).sum()),
-            "auc_diff": round(float(auc_diff), 4), "auc_ci95": [round(float(a_lo), 4), round(float(a_hi), 4)]}
-
-
-def gate_decision(gate: dict[str, Any]) -> tuple[bool, str]:
-    """(promote, why). Enough lists, and better with evidence on the coordinators' own lists:
-    nDCG@10 higher on average with its 95 % interval not reaching below ``-NDCG_FLOOR``, or
-    telling accepts from rejects clearly better (AUC's whole 95 % interval above zero) while
-    nDCG@10 is on average not lower by more than ``WORSE_TOLERANCE``."""
-    if gate["lists"] < MIN_LISTS:
-        return False, "too_few"
-    auc_lo = (gate.get("auc_ci95") or [None])[0]
-    if gate["mean_diff"] > 0 and gate["ci95"][0] >= -NDCG_FLOOR:
-        return True, "ndcg"
-    if auc_lo is not None and not math.isnan(auc_lo) and auc_lo > 0 and gate["mean_diff"] >= -WORSE_TOLERANCE:
-        return True, "auc"
-    return False, "maybe_worse" if gate["mean_diff"] < -WORSE_TOLERANCE or gate["ci95"][0] < -NDCG_FLOOR else "not_better"
-
-
-# -- versions --------------------------------------------------------------------------------------
-def versions_dir(settings: Settings) -> Path:
-    return settings.data_dir / "models" / "rankers"
-
-
-def load_version(mv: ModelVersion):
-    """A stored version as a scorer. Only JSON from the installation's own directory is read.
-    Versions trained before the residual model keep loading as the blend they were."""
-    path = Path(mv.path)
-    cfg = json.loads((path / "ranker.json").read_text())
-    if cfg.get("kind") == ResidualRanker.kind:
-        return ResidualRanker.load(path, mv.version)
-    meta = json.loads((path / "version.json").read_text())
-    return BlendedRanker(LearnedRanker.load(path), meta["alpha"], mv.version)
-
-
-def active_version(engine: Engine) -> ModelVersion | None:
-    with session_scope(engine) as s:
-        return s.exec(select(ModelVersion).where(ModelVersion.status == "active")).first()
-
-
-def active_scorer(engine: Engine):
-    mv = active_version(engine)
-    return load_version(mv) if mv else ColdStartScorer().fit()
-
-
-def scorer_for(engine: Engine, version: str):
-    if version == COLD_START:
-        return ColdStartScorer().fit()
-    with session_scope(engine) as s:
-        mv = s.exec(select(ModelVersion).where(ModelVersion.version == version)).first()
-    if mv is None:
-        raise NotFound(f"モデル版 {version} はありません", f"no model version {version!r}")
-    return load_version(mv)
-
-
-def _next_version(engine: Engine) -> str:
-    with session_scope(engine) as s:
-        n = len(s.exec(select(ModelVersion.id)).all())
-    return f"ranker-v{n + 1:04d}"
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN (a metric undefined on a one-class hold-out) is not JSON; store it as null."""
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _log(engine: Engine, action: str, target: str, detail: dict[str, Any], actor: str | None = None) -> None:
-    with session_scope(engine) as s:
-        s.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
-
-
-def train(engine: Engine, settings: Settings, actor: str | None = None) -> dict[str, Any]:
-    """Train a candidate version from the decisions so far and run the promotion gate."""
-    started = time.perf_counter()
-    ts = build_training_set(engine)
-    n = len(ts)
-    active = active_version(engine)
-    active_name = active.version if active else COLD_START
-    if n < MIN_DECISIONS:
-        return {"status": "skipped", "reason": f"判定が {n} 件しかありません（{MIN_DECISIONS} 件未満は初期スコアのまま） / "
-                f"only {n} labelled decisions; the cold-start scorer stays below {MIN_DECISIONS}",
-                "decisions": n, "active": active_name}
-    if len(set(ts.y[ts.coordinator].tolist())) < 2:
-        return {"status": "skipped", "decisions": n, "active": active_name,
-                "reason": "判定がすべて承認（またはすべて却下）で、学べることがありません / decisions contain only one "
-                          "verdict (all accepts or all rejects): nothing to learn"}
-    train_idx, hold_idx = holdout_split(ts, active.data_to if active else None)
-    tr, hold = ts.subset(train_idx), ts.subset(hold_idx)
-    if len(set(tr.y.tolist())) < 2:
-        return {"status": "skipped", "decisions": n, "active": active_name,
-                "reason": "学習用の判定が一方の判定だけです / the training part holds only one verdict"}
-    l2, selection = choose_penalty(tr)
-    version = _next_version(engine)
-    # "No residual" is still fitted (a, b rescale the cold-start score): the calibrated probability.
-    candidate = ResidualRanker(l2=l2 if l2 is not None else NO_RESIDUAL, version=version).fit(tr.X, tr.y, tr.weight,
-                                                                                              tr.groups)
-    current = active_scorer(engine)
-    cand_scores, act_scores = candidate.score(hold.X), current.score(hold.X)
-    cand_m, act_m = evaluate_scores(cand_scores, hold), evaluate_scores(act_scores, hold)
-    gate = paired_gate(cand_scores, act_scores, hold)
-    promote, why = gate_decision(gate)
-    gate["decision"] = why
-    if promote:
-        reason = (f"promoted: better than {active_name} on {gate['lists']} hold-out lists "
-                  f"(mean nDCG@10 {gate['mean_diff']:+.4f}, 95% CI {gate['ci95'][0]:+.4f}..{gate['ci95'][1]:+.4f}; "
-                  f"AUC {gate['auc_diff']:+.4f}, 95% CI {gate['auc_ci95'][0]:+.4f}..{gate['auc_ci95'][1]:+.4f})")
-    elif why == "too_few":
-        reason = f"kept as candidate: only {gate['lists']} hold-out lists with an accept (at least {MIN_LISTS} needed)"
-    else:
-        reason = (f"kept as candidate: vs {active_name} on {gate['lists']} hold-out lists mean nDCG@10 "
-                  f"{gate['mean_diff']:+.4f} (95% CI {gate['ci95'][0]:+.4f}..{gate['ci95'][1]:+.4f}), "
-                  f"AUC {gate['auc_diff']:+.4f} (95% CI {gate['auc_ci95'][0]:+.4f}..{gate['auc_ci95'][1]:+.4f})")
-    path = versions_dir(settings) / version
-    candidate.save(path)
-    metrics = {"candidate": cand_m, "active": act_m, "gate": gate, "selection": selection}
-    meta = {"version": version, "kind": ResidualRanker.kind, "l2": l2, "a": round(candidate.a_, 4),
-            "features": list(FEATURES), "decisions": n, "train": len(tr), "holdout": len(hold),
-            "compared_with": active_name, "data_from": ts.decided_at[0].isoformat(),
-            "data_to": ts.decided_at[-1].isoformat(), "metrics": metrics,
-            "propensity": {str(k): round(v, 4) for k, v in ts.propensity.items()}, "gate": reason}
-    (path / "version.json").write_text(json.dumps(_json_safe(meta), ensure_ascii=False, indent=2))
-    with session_scope(engine) as s:
-        s.add(ModelVersion(version=version, kind=ResidualRanker.kind, path=str(path), metrics=_json_safe(metrics),
-                           features=list(FEATURES), events_used=n, data_from=ts.decided_at[0],
-                           data_to=ts.decided_at[-1], status="candidate", note=reason))
-    _log(engine, "train", version, {"metrics": _json_safe(metrics), "gate": reason}, actor)
-    if promote:
-        promote_version(engine, version, actor, reason="gate")
-    return {"status": "promoted" if promote else "candidate", "version": version, "method": "residual",
-            "l2": l2, "decisions": n, "metrics": _json_safe(metrics), "reason": reason, "previous": active_name,
-            "compared_with": active_name, "path": str(path), "seconds": round(time.perf_counter() - started, 3)}
-
-
-def list_versions(engine: Engine) -> list[dict[str, Any]]:
-    with session_scope(engine) as s:
-        rows = s.exec(select(ModelVersion).order_by(ModelVersion.id)).all()
-    active = any(r.status == "active" for r in rows)
-    out = [{"version": COLD_START, "kind": "cold-start", "status": "retired" if active else "active",
-            "metrics": {}, "events_used": 0, "trained_at": None, "note": "README に記載の初期設定の重み"}]
-    for r in rows:
-        out.append({"version": r.version, "kind": r.kind, "status": r.status, "metrics": r.metrics,
-                    "events_used": r.events_used, "trained_at": r.trained_at.isoformat(), "note": r.note,
-                    "data_from": r.data_from.isoformat() if r.data_from else None,
-                    "data_to": r.data_to.isoformat() if r.data_to else None})
-    return out
-
-
-def promote_version(engine: Engine, version: str, actor: str | None = None, reason: str = "manual") -> dict[str, Any]:
-    with session_scope(engine) as s:
-        rows = s.exec(select(ModelVersion)).all()
-        if version != COLD_START and version not in {r.version for r in rows}:
-            raise NotFound(f"モデル版 {version} はありません", f"no model version {version!r}")
-        previous = next((r.version for r in rows if r.status == "active"), COLD_START)
-        if previous == version:
-            raise Conflict(f"{version} は既に有効です", f"{version} is already the active version")
-        for r in rows:
-            if r.status == "active":
-                r.status = "retired"
-            if r.version == version:
-                r.status = "active"
-            s.add(r)
-    _log(engine, "promote", version, {"previous": previous, "reason": reason}, actor)
-    return {"active": version, "previous": previous}
-
-
-def rollback(engine: Engine, actor: str | None = None) -> dict[str, Any]:
-    """Re-activate the version that was active before the current one (cold start at the bottom)."""
-    with session_scope(engine) as s:
-        log = s.exec(select(AuditLog).where(AuditLog.action.in_(["promote", "rollback"])).order_by(AuditLog.id)).all()
-    stack = [COLD_START]
-    for entry in log:
-        if entry.action == "promote":
-            stack.append(entry.target)
-        elif len(stack) > 1:
-            stack.pop()
-    if len(stack) < 2:
-        raise Conflict("戻せる前の版がありません", "nothing to roll back to")
-    current, target = stack[-1], stack[-2]
-    with session_scope(engine) as s:
-        for r in s.exec(select(ModelVersion)).all():
-            if r.version == current:
-                r.status = "retired"
-            if r.version == target:
-                r.status = "active"
-            s.add(r)
-    _log(engine, "rollback", target, {"from": current}, actor)
-    return {"active": target, "previous": current}
-
-
-def explain_suggestion(engine: Engine, suggestion_id: int) -> dict[str, Any]:
-    """Each feature's contribution to a stored suggestion's score, under the version that ranked it."""
-    with session_scope(engine) as s:
-        sug = s.get(Suggestion, suggestion_id)
-        if sug is None:
-            raise NotFound(f"提案ID {suggestion_id} はありません", f"no suggestion {suggestion_id}")
-    features = sug.features or {}
-    scorer = scorer_for(engine, sug.model_version)
-    x = feature_matrix([features], FEATURES)[0]
-    contrib = scorer.contributions(x)
-    ordered = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))
-    return {"suggestion_id": sug.id, "model_version": sug.model_version, "rank": sug.rank, "score": sug.score,
-            "reason": sug.explanation,
-            "contributions": [{"feature": n, "value": features.get(n, 0.0), "contribution": round(c, 5)}
-                              for n, c in ordered if c != 0.0]}
-
-
-FEATURE_JA = {
-    "coverage": "必要工程のカバー率", "dense_scaled": "内容の近さ（意味）", "dense_max": "内容の近さ（最大）",
-    "dense_mean": "内容の近さ（平均）", "bm25_norm": "語句の一致", "bm25": "語句の一致（生値）", "rrf": "検索順位",
-    "cert_match": "求める認証の保有", "iso9001": "ISO9001", "same_city": "同じ市内", "neighbour": "近隣市",
-    "tama": "多摩地域", "elsewhere": "多摩地域外", "pair_accepts": "この依頼元での過去の承認",
-    "pair_rejects": "この依頼元での過去の却下", "past_rejects": "過去の却下", "past_accepts": "過去の承認",
-    "freshness": "情報の新しさ", "sme": "中小企業", "small_business": "小規模企業", "log_employees": "規模",
-    "employees_known": "従業員数の登録", "n_covered": "対応できる工程数", "n_required": "必要工程数",
-    "cert_count": "認証の数", "dense_rank_inv": "意味検索の順位", "bm25_rank_inv": "語句検索の順位",
-}
-
-
-def score_breakdowns(engine: Engine, rows: list[tuple[str, dict[str, float]]], top: int = 6) -> list[list[dict[str, Any]]]:
-    """For (model version, feature snapshot) pairs: the features that moved each score most, in
-    Japanese, under the version that ranked it (each version is loaded once)."""
-    scorers: dict[str, Any] = {}
-    out = []
-    for version, features in rows:
-        if version not in scorers:
-            try:
-                scorers[version] = scorer_for(engine, version)
-            except NotFound:
-                scorers[version] = ColdStartScorer().fit()
-        x = feature_matrix([features], FEATURES)[0]
-        contrib = sorted(scorers[version].contributions(x).items(), key=lambda kv: -abs(kv[1]))
-        out.append([{"feature": n, "label": FEATURE_JA.get(n, n), "value": features.get(n, 0.0),
-                     "contribution": round(c, 4)} for n, c in contrib if c][:top])
-    return out
-
-
-def gate_ja(result: dict[str, Any]) -> str:
-    """The promotion gate's verdict as a coordinator reads it: what was compared with what, on how
-    many lists, by how much, and what was done."""
-    n = result.get("decisions", 0)
-    if result.get("status") == "skipped":
-        return (f"学習しませんでした: 使える判定が {n} 件です（{MIN_DECISIONS} 件以上で学習します）。"
-                "承認・却下の判定が両方あることも必要です。")
-    metrics = result.get("metrics", {})
-    cand, act, gate = metrics.get("candidate", {}), metrics.get("active", {}), metrics.get("gate", {})
-    fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
-    signed = lambda v: "—" if v is None else f"{v:+.3f}"  # noqa: E731
-    lo, hi = (gate.get("ci95") or [None, None])[:2]
-    alo, ahi = (gate.get("auc_ci95") or [None, None])[:2]
-    others = ranker_ja(result.get("compared_with") or COLD_START)
-    residual = ("初期設定の重みをそのまま使い、判定に合わせて目盛りだけを調整しました" if result.get("l2") is None
-                else "初期設定の重みを土台に、判定から分かった差分を学習しました（差分の大きさは交差検証で決めました）")
-    head = (f"判定 {n:,} 件から新しい版（{ranker_ja(result.get('version') or '')}）を作りました。{residual}。"
-            f"学習に使っていない最新の候補リスト {gate.get('lists', 0)} 件で、現行の「{others}」と同じリストを並べ直して比べました: "
-            f"上位10件の並びの良さ（nDCG@10）は新しい版 {fmt(cand.get('ndcg@10'))}・現行 {fmt(act.get('ndcg@10'))}"
-            f"（リストごとの差の平均 {signed(gate.get('mean_diff'))}、95% 信頼区間 {signed(lo)}〜{signed(hi)}、"
-            f"良くなったリスト {gate.get('better_lists', 0)} 件・悪くなったリスト {gate.get('worse_lists', 0)} 件）、"
-            f"承認と却下の見分け（AUC）は新しい版 {fmt(cand.get('auc'))}・現行 {fmt(act.get('auc'))}"
-            f"（差 {signed(gate.get('auc_diff'))}、95% 信頼区間 {signed(alo)}〜{signed(ahi)}）。")
-    decision = gate.get("decision")
-    if result.get("status") == "promoted":
-        because = "並びが平均で良くなり" if decision == "ndcg" else "承認と却下の見分けがはっきり良くなり"
-        return head + f"{because}、並びも悪くならないため、この版を有効にしました。"
-    if decision == "too_few" or gate.get("lists", 0) < MIN_LISTS:
-        return head + f"比べられるリストが {MIN_LISTS} 件に満たないため判断せず、候補として保存しました。"
-    if decision == "maybe_worse":
-        return head + "並びが悪くなる可能性を否定できないため有効にせず、候補として保存しました（管理者が手動で有効にできます）。"
-    return head + "現行より良いとは言えないため有効にせず、候補として保存しました（管理者が手動で有効にできます）。"

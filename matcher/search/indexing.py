@@ -40,8 +40,6 @@ class SyncReport:
     removed: int
     embedded: int
 
-    def as_json(self) -> dict[str, int]:
-        return self.__dict__.copy()
 
 
 def load_indexes(settings: Settings) -> tuple[VectorIndex, BM25Index]:

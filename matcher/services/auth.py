@@ -1,60 +1,21 @@
-"""Users, passwords, sessions and login limits.
-
-Passwords are hashed with Argon2id (pwdlib). A token — the bearer token of the JSON API and the
-value of the browser's session cookie — is a server-side session id signed with the
-installation's secret key (itsdangerous); the session row in the database makes it expire and
-lets logout, an admin or a password change revoke it for every worker at once. CSRF tokens are
-an HMAC of the session token: a page can only post what it rendered.
-"""
+"""Users: accounts, their roles and organisation, log-in checks, password changes and revoking
+their sessions (the sessions themselves are ``matcher.infra.sessions``)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
-import unicodedata
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import Engine
-from sqlmodel import select
+from sqlmodel import func, select
 
 from matcher.errors import Conflict, InvalidInput, NotFound
+from matcher.infra.sessions import hash_password, normalize_account, verify_password
+from matcher.labels import ROLE_JA
 from matcher.store.db import session_scope
 from matcher.store.tables import AuditLog, AuthSession, Organization, User
-from matcher.text import one_line
 
 ROLES = ("admin", "coordinator", "company")
-TOKEN_MAX_AGE_S = 12 * 3600
-
-
-def _hasher():
-    from pwdlib import PasswordHash
-
-    return PasswordHash.recommended()  # Argon2id
-
-
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
-
-
-def verify_password(password: str, hashed: str) -> bool:
-    try:
-        return _hasher().verify(password, hashed)
-    except Exception:  # noqa: BLE001 — a malformed hash is simply "no"
-        return False
-
-
-def secret_key(data_dir: Path, configured: str | None = None) -> str:
-    """The configured key, or one generated once per installation and kept in the data dir."""
-    if configured:
-        return configured
-    path = data_dir / "secret.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def create_user(engine: Engine, email: str, role: str, password: str, org_external_id: str | None = None,
@@ -89,70 +50,6 @@ def authenticate(engine: Engine, email: str, password: str) -> User | None:
     return user if verify_password(password, user.password_hash) else None
 
 
-class Tokens:
-    """Server-side sessions behind signed tokens (the bearer token and the session cookie).
-
-    A token is a session id signed with the installation's key; the session row says whose it is,
-    until when, and whether it was revoked. Logout, an admin's revoke and a password change
-    revoke rows, so a copied cookie or token stops working at once, on every worker.
-    """
-
-    def __init__(self, key: str, engine: Engine) -> None:
-        from itsdangerous import URLSafeSerializer
-
-        self.key, self.engine = key, engine
-        self._s = URLSafeSerializer(key, salt="matcher-session-v2")
-
-    def issue(self, user: User, kind: str = "cookie", max_age_s: int = TOKEN_MAX_AGE_S) -> str:
-        sid = secrets.token_hex(16)
-        now = datetime.now(UTC)
-        with session_scope(self.engine) as s:
-            s.add(AuthSession(id=sid, user_id=user.id, kind=kind, created_at=now,
-                              expires_at=now + timedelta(seconds=max_age_s)))
-        return self._s.dumps({"sid": sid})
-
-    def _sid(self, token: str) -> str | None:
-        from itsdangerous import BadSignature
-
-        try:
-            sid = self._s.loads(token)["sid"]
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return None
-        return sid if isinstance(sid, str) and len(sid) == 32 else None
-
-    def user(self, token: str) -> User | None:
-        """The active user of a live session, or None (bad signature, expired, revoked, disabled)."""
-        sid = self._sid(token)
-        if sid is None:
-            return None
-        with session_scope(self.engine) as s:
-            row = s.exec(select(AuthSession, User).where(AuthSession.id == sid, AuthSession.user_id == User.id)).first()
-        if row is None:
-            return None
-        sess, user = row
-        if sess.revoked_at is not None or sess.expires_at <= datetime.now(UTC) or not user.active:
-            return None
-        return user
-
-    def revoke(self, token: str) -> bool:
-        sid = self._sid(token)
-        if sid is None:
-            return False
-        with session_scope(self.engine) as s:
-            sess = s.get(AuthSession, sid)
-            if sess is None or sess.revoked_at is not None:
-                return False
-            sess.revoked_at = datetime.now(UTC)
-            s.add(sess)
-        return True
-
-    def csrf(self, session_token: str) -> str:
-        return hmac.new(self.key.encode(), b"csrf:" + session_token.encode(), hashlib.sha256).hexdigest()
-
-    def check_csrf(self, session_token: str, value: str | None) -> bool:
-        return bool(value) and hmac.compare_digest(self.csrf(session_token), value or "")
-
-
 def revoke_sessions(engine: Engine, user_id: int, actor: str | None = None, why: str = "revoke") -> int:
     """Revoke every live session of a user; returns how many."""
     now = datetime.now(UTC)
@@ -164,6 +61,11 @@ def revoke_sessions(engine: Engine, user_id: int, actor: str | None = None, why:
         s.add(AuditLog(actor=actor, action="sessions_revoke", target=f"user:{user_id}",
                        detail={"sessions": len(live), "why": why}))
     return len(live)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """The current password, checked before a change (the caller counts failures as logins)."""
+    return verify_password(password, user.password_hash)
 
 
 def set_password(engine: Engine, user_id: int, password: str, actor: str | None = None) -> int:
@@ -187,33 +89,43 @@ def find_user(engine: Engine, email: str) -> User:
     return user
 
 
-def normalize_account(email: str) -> str:
-    """The account a login names: trimmed, NFKC, lower-case (「 Coordinator@… 」 is the same account)."""
-    return unicodedata.normalize("NFKC", one_line(email or "")).strip().lower()
 
 
-class LoginLimiter:
-    """Login attempts limited per account and per client address (``limits``, moving window).
+@dataclass(frozen=True, kw_only=True)
+class UserRow:
+    """A user as the admin page lists them."""
 
-    The store is Redis when ``MATCHER_REDIS_URL`` is set, so every worker and machine shares the
-    counters; otherwise process memory (one worker). Per account stops guessing one password
-    from many addresses; per address stops spraying one password across many accounts.
-    """
+    id: int
+    email: str
+    role: str
+    role_ja: str
+    active: bool
+    org: str
+    sessions: int
+    created_at: datetime
 
-    def __init__(self, storage_uri: str = "memory://", per_account: str = "5/minute",
-                 per_address: str = "20/minute") -> None:
-        from limits import parse, storage, strategies
 
-        self.storage_uri = storage_uri
-        self._strategy = strategies.MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
-        self._account, self._address = parse(per_account), parse(per_address)
+def list_users(engine: Engine) -> list[UserRow]:
+    with session_scope(engine) as s:
+        users = s.exec(select(User).order_by(User.email)).all()
+        orgs = {o.id: o for o in s.exec(select(Organization).where(
+            Organization.id.in_([u.org_id for u in users if u.org_id] or [-1])))}
+        live = dict(s.exec(select(AuthSession.user_id, func.count()).where(AuthSession.revoked_at.is_(None))
+                           .group_by(AuthSession.user_id)).all())
+    return [UserRow(id=u.id, email=u.email, role=u.role, role_ja=ROLE_JA.get(u.role, u.role), active=u.active,
+                    org=orgs[u.org_id].name if u.org_id in orgs else "", sessions=live.get(u.id, 0),
+                    created_at=u.created_at) for u in users]
 
-    def allow(self, account: str, address: str) -> bool:
-        """Counts one attempt against both limits; False when either is exhausted."""
-        address_ok = self._strategy.hit(self._address, "login-address", address or "-")
-        account_ok = self._strategy.hit(self._account, "login-account", normalize_account(account))
-        return address_ok and account_ok
 
-    def reset(self, account: str) -> None:
-        """A successful login clears its account's counter (the address keeps its own)."""
-        self._strategy.clear(self._account, "login-account", normalize_account(account))
+def set_active(engine: Engine, user_id: int, active: bool, actor: str | None) -> User:
+    """Enable or disable an account; disabling revokes every session at once."""
+    with session_scope(engine) as s:
+        target = s.get(User, user_id)
+        if target is None:
+            raise NotFound("利用者が見つかりません", f"no user {user_id}")
+        target.active = active
+        s.add(target)
+        s.add(AuditLog(actor=actor, action="user_active", target=target.email, detail={"active": active}))
+    if not active:
+        revoke_sessions(engine, user_id, actor=actor, why="disabled")
+    return target

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from matcher.learn.jsic import LearnedJsicTagger, load_examples
 from matcher.store.db import session_scope
-from matcher.store.tables import Capability, Document, Organization
+from matcher.store.tables import Document, IndustryCode, Organization
 from matcher.text import split_sentences
-from matcher.text.taxonomy import LearnedJsicTagger, load_examples
 
 MIN_CONFIDENCE = 0.13  # blended score; on the demo profiles the median best sentence scores 0.133
 MAX_PER_ORG = 3
@@ -54,12 +54,12 @@ def infer_capabilities(engine: Engine, embedder, min_confidence: float = MIN_CON
         by_org.setdefault(inf.org_id, []).append(inf)
     kept = [inf for lst in by_org.values() for inf in sorted(lst, key=lambda i: -i.confidence)[:MAX_PER_ORG]]
     with session_scope(engine) as s:
-        for cap in s.exec(select(Capability).where(Capability.source == "inferred")).all():
+        for cap in s.exec(select(IndustryCode).where(IndustryCode.source == "inferred")).all():
             s.delete(cap)
         s.flush()
-        declared = {(c.org_id, c.code) for c in s.exec(select(Capability))}
+        declared = {(c.org_id, c.code) for c in s.exec(select(IndustryCode))}
         for inf in kept:
             if (inf.org_id, f"jsic:{inf.code}") not in declared:
-                s.add(Capability(org_id=inf.org_id, code=f"jsic:{inf.code}", source="inferred",
+                s.add(IndustryCode(org_id=inf.org_id, code=f"jsic:{inf.code}", source="inferred",
                                  confidence=inf.confidence, evidence=inf.evidence))
     return sorted(kept, key=lambda i: (i.org_id, -i.confidence))

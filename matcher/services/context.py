@@ -23,11 +23,12 @@ from matcher.graph.model import History, Party
 from matcher.graph.parties import need_party, org_party, seed_party
 from matcher.graph.scorers import Scorer
 from matcher.learn.decisions import latest_pairs
-from matcher.learn.training import active_scorer
+from matcher.learn.versions import active_scorer
 from matcher.search.indexing import IndexPaths, load_indexes
 from matcher.search.retrieve import DocMeta, Retriever
 from matcher.store.db import session_scope, store_versions
 from matcher.store.tables import Constraint, Document, Need, Organization, ResearchSeed
+from matcher.text import id_key
 
 
 @dataclass
@@ -66,9 +67,13 @@ class MatchContext:
 
 
 def _find(rows, ref: str | int, what_ja: str, what_en: str, id_ja: str):
-    for row in rows:
-        if str(row.id) == str(ref) or row.external_id == str(ref):
-            return row
+    """By internal id or external id, the latter as typed: full-width and lower case find it too."""
+    rows, key = list(rows), id_key(ref)
+    for match in (lambda r: str(r.id) == str(ref) or r.external_id == str(ref),  # exactly as stored first
+                  lambda r: str(r.id) == key or id_key(r.external_id or "") == key):
+        found = next((r for r in rows if match(r)), None)
+        if found is not None:
+            return found
     raise NotFound(f"{what_ja}が見つかりません（{id_ja}: {ref}）", f"no {what_en} with id or {id_ja} {ref!r}")
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from matcher.config import Settings
-from matcher.exchange.catalog import IngestReport, import_file
+from matcher.exchange.catalog import import_file
 from matcher.exchange.ingest import Kind
+from matcher.exchange.pipeline import ImportReport
 from matcher.search.indexing import SyncReport, sync_indexes
 
 KAKEN_DEFAULTS = {"source": "KAKEN (CC BY 4.0, NII)"}
@@ -34,12 +35,9 @@ def demo_files(settings: Settings) -> list[tuple[str, Kind, dict[str, Any] | Non
 
 @dataclass
 class DemoReport:
-    ingests: list[IngestReport] = field(default_factory=list)
+    ingests: list[ImportReport] = field(default_factory=list)
     index: SyncReport | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"ingest": [r.as_json() for r in self.ingests],
-                "index": self.index.as_json() if self.index else None}
 
 
 def load_demo(engine: Engine, settings: Settings, embedder,

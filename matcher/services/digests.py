@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import secrets
 import smtplib
 import time
@@ -38,9 +37,10 @@ from matcher.config import Settings
 from matcher.dates import JST
 from matcher.errors import InvalidInput, NotFound
 from matcher.infra.jobs import dead_here, worker_id
-from matcher.learn.decisions import latest_decisions, record_company_reply
-from matcher.services.mailer import DigestLetter, LetterItem, compose, smtp_connection
-from matcher.services.proposals import CompanyItem, company_item, company_items, pair_key
+from matcher.infra.mail import smtp_connection
+from matcher.services.mailer import DigestLetter, LetterItem, compose
+from matcher.services.proposals import company_items
+from matcher.services.suggestions import accepted_edges, read_edges
 from matcher.store.db import session_scope
 from matcher.store.tables import (
     AuditLog,
@@ -48,7 +48,6 @@ from matcher.store.tables import (
     EmailMessage,
     MailLink,
     Organization,
-    Suggestion,
 )
 
 log = logging.getLogger("matcher.digests")
@@ -56,7 +55,6 @@ MAX_ATTEMPTS = 5
 CLAIM_LEASE = timedelta(minutes=15)  # a claim older than this belongs to a run that died
 RETRIES_IN_RUN = 2  # further tries of a 4xx answer within one run
 BACKOFF_S = 0.5  # first wait; doubles with each retry
-ANSWERS = {"interested": "興味あり", "declined": "関心なし"}
 
 
 # -- what each company hears about ------------------------------------------------------------------
@@ -91,21 +89,20 @@ _KIND = {"partner_for_your_need": "accepted", "research_for_your_need": "accepte
          "your_company_for_a_partner": "introduction", "research_for_your_company": "introduction"}
 
 
-def collect(engine: Engine, orgs: list[Organization],
-            suggested: dict[int, list[Suggestion]] | None = None) -> list[Digest]:
+def collect(engine: Engine, orgs: list[Organization], suggested: dict[int, list[int]] | None = None) -> list[Digest]:
     """Each company's new items, described as its page describes them (``services.proposals``):
-    what a coordinator accepted that concerns it, plus (``suggested``) its own best matches —
-    never a pair it was already told about, nor one it already answered on the web."""
-    accepted = {sid for sid, d in latest_decisions(engine, "coordinator").items() if d.verdict == "accept"}
+    what a coordinator accepted that concerns it, plus (``suggested``: organisation → its own
+    best matches' suggestion ids) — never a pair it was already told about, nor one it already
+    answered on the web."""
+    accepted = {e.id for e in accepted_edges(engine)}
+    own_ids = {sid for ids in (suggested or {}).values() for sid in ids}
     with session_scope(engine) as s:
         told_ids = s.exec(select(DigestItem.org_id, DigestItem.suggestion_id)).all()
-        pairs = {g.id: pair_key(g) for g in s.exec(select(Suggestion).where(
-            Suggestion.id.in_({sid for _, sid in told_ids} | accepted
-                              | {g.id for rows in (suggested or {}).values() for g in rows} or {-1})))}
+    pairs = {e.id: e.pair for e in read_edges(engine, ids={sid for _, sid in told_ids} | accepted | own_ids)}
     told = {(org, pairs[sid]) for org, sid in told_ids if sid in pairs}
     out = []
     for org in orgs:
-        own = {g.id for g in (suggested or {}).get(org.id, [])}
+        own = set((suggested or {}).get(org.id, []))
         items = company_items(engine, org.id, accepted | own)
         entries: list[DigestEntry] = []
         seen: set[tuple] = set()
@@ -124,20 +121,20 @@ def collect(engine: Engine, orgs: list[Organization],
     return out
 
 
-def suggested_collaborators(ctx: Any, orgs: list[Organization], min_score: float, k: int = 3) -> dict[int, list]:
+def suggested_collaborators(ctx: Any, orgs: list[Organization], min_score: float, k: int = 3) -> dict[int, list[int]]:
     """(c): each company's own shortlist (its profile as the query), the best ``k`` at or above
-    ``min_score``, stored as suggestions so that replies to them are learned from."""
+    ``min_score``, stored as suggestions so that replies to them are learned from: organisation
+    → those suggestions' ids, best first."""
     from matcher.services.shortlists import shortlist_org
 
-    out: dict[int, list[Suggestion]] = {}
+    out: dict[int, list[int]] = {}
     for org in orgs:
         if org.id not in ctx.org_parties:
             continue
         sl = shortlist_org(ctx, org.id, k=k, store=True)
         good = [e.suggestion_id for e in sl.candidates if e.score >= min_score and e.suggestion_id]
         if good:
-            with session_scope(ctx.engine) as s:
-                out[org.id] = list(s.exec(select(Suggestion).where(Suggestion.id.in_(good)).order_by(Suggestion.rank)))
+            out[org.id] = good
     return out
 
 
@@ -161,18 +158,30 @@ def in_quiet_hours(now: datetime, spec: str) -> bool:
 
 
 # -- the outbox ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class MessageOutcome:
+    """What became of one company's digest in a run (``status``: sent | queued | failed | bounced |
+    preview | skipped_recent | skipped_period); the optional fields say more where there is more."""
+
+    org_id: int | None
+    to: str | None
+    message_id: str | None
+    status: str
+    error: str | None = None  # the composing failed
+    items: int | None = None  # a preview's number of proposals
+    attempts: int | None = None  # delivery tries so far
+    smtp: str | None = None  # the server's answer
+
+
 @dataclass
 class DigestRun:
     sent: int = 0
     failed: int = 0
     skipped: int = 0
-    messages: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[MessageOutcome] = field(default_factory=list)
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # dry run: (file name, .eml bytes)
     notes: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"sent": self.sent, "failed": self.failed, "skipped": self.skipped, "messages": self.messages,
-                "notes": self.notes}
 
 
 def _token() -> tuple[str, str]:
@@ -246,7 +255,7 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
     due = [o for o in orgs if o not in capped]
     run.skipped += len(capped)
     for o in capped:
-        run.messages.append({"org_id": o.id, "to": o.email, "message_id": None, "status": "skipped_recent"})
+        run.messages.append(MessageOutcome(org_id=o.id, to=o.email, message_id=None, status="skipped_recent"))
     digests = collect(engine, due, suggest(due) if suggest and not dry_run else None)
     if dry_run:
         for d in digests:
@@ -256,12 +265,12 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
                 msg = compose(settings, _letter(settings, d, tokens), now)
             except Exception as exc:  # noqa: BLE001 — one bad message never stops the others
                 run.failed += 1
-                run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "failed",
-                                     "error": f"{type(exc).__name__}: {exc}"[:200]})
+                run.messages.append(MessageOutcome(org_id=d.org_id, to=d.to, message_id=None, status="failed",
+                                               error=f"{type(exc).__name__}: {exc}"[:200]))
                 continue
             run.previews.append((f"digest-{d.org_id}.eml", bytes(msg)))
-            run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": msg["Message-ID"], "status": "preview",
-                                 "items": len(d.entries)})
+            run.messages.append(MessageOutcome(org_id=d.org_id, to=d.to, message_id=msg["Message-ID"], status="preview",
+                                               items=len(d.entries)))
         return run
     for d in digests:
         try:
@@ -269,17 +278,18 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
         except Exception as exc:  # noqa: BLE001 — one bad message never stops the others
             log.exception("digest for organisation %s could not be composed", d.org_id)
             run.failed += 1
-            run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "failed",
-                                 "error": f"{type(exc).__name__}: {exc}"[:200]})
+            run.messages.append(MessageOutcome(org_id=d.org_id, to=d.to, message_id=None, status="failed",
+                                               error=f"{type(exc).__name__}: {exc}"[:200]))
             continue
         if queued is None:
             run.skipped += 1
-            run.messages.append({"org_id": d.org_id, "to": d.to, "message_id": None, "status": "skipped_period"})
+            run.messages.append(MessageOutcome(org_id=d.org_id, to=d.to, message_id=None, status="skipped_period"))
     if in_quiet_hours(now, settings.digest_quiet_hours):
         run.notes.append(f"送信を控える時間帯（{settings.digest_quiet_hours} 時）のため、作成したメールは次回に送ります")
         with session_scope(engine) as s:
             for m in s.exec(select(EmailMessage).where(EmailMessage.status == "queued")):
-                run.messages.append({"org_id": m.org_id, "to": m.to_address, "message_id": m.message_id, "status": "queued"})
+                run.messages.append(MessageOutcome(org_id=m.org_id, to=m.to_address, message_id=m.message_id,
+                                                   status="queued"))
         return run
     _deliver(engine, settings, now, run, org_id, sleep)
     return run
@@ -383,8 +393,8 @@ def _deliver(engine: Engine, settings: Settings, now: datetime, run: DigestRun, 
         else:
             _mark(engine, row.id, claimant, status="failed", attempts=attempts, last_error=answer[:2000])
             run.failed += 1
-        run.messages.append({"org_id": row.org_id, "to": row.to_address, "message_id": row.message_id,
-                             "status": status, "attempts": attempts, "smtp": answer[:200]})
+        run.messages.append(MessageOutcome(org_id=row.org_id, to=row.to_address, message_id=row.message_id,
+                                           status=status, attempts=attempts, smtp=answer[:200]))
     if conn is not None:
         with contextlib.suppress(smtplib.SMTPException, OSError):
             conn.quit()
@@ -402,60 +412,5 @@ def _reset(conn: smtplib.SMTP | None) -> None:
             conn.rset()
 
 
-# -- one-click links ----------------------------------------------------------------------------------
-TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-
-
-@dataclass(frozen=True, kw_only=True)
-class LinkResult:
-    action: str  # interested | declined | unsubscribe | desk | "" (unknown link)
-    # invalid | expired | unavailable | used | confirm | recorded | changed | same | unsubscribed | opened
-    status: str
-    org_id: int | None = None
-    item: CompanyItem | None = None  # the proposal a reply link is about, as the company may read it
-    used_at: datetime | None = None
-
-
-def follow_link(engine: Engine, token: str, confirm: bool = False, now: datetime | None = None) -> LinkResult:
-    """What following a mail link does. A GET (``confirm=False``) never records anything — mail
-    scanners fetch every link — it shows the proposal and asks; the POST records. A reply link is
-    single-use; the company's answer is one per proposal (the same answer again stores nothing, a
-    different one is stored as a change, whichever channel it came through). Unsubscribe is RFC
-    8058 one-click on POST. Unknown, tampered, expired and used links each say so."""
-    now = now or datetime.now(UTC)
-    if not TOKEN_PATTERN.match(token or ""):
-        return LinkResult(action="", status="invalid")
-    with session_scope(engine) as s:
-        link = s.exec(select(MailLink).where(MailLink.token_hash == hashlib.sha256(token.encode()).hexdigest())).first()
-    if link is None:
-        return LinkResult(action="", status="invalid")
-    org, action = link.org_id, link.action
-    if link.expires_at < now:
-        return LinkResult(action=action, status="expired", org_id=org)
-    if action == "unsubscribe":
-        if not confirm:
-            return LinkResult(action=action, status="confirm", org_id=org)
-        with session_scope(engine) as s:
-            s.exec(update(Organization).where(Organization.id == org).values(email_opt_in=False))
-            s.exec(update(MailLink).where(MailLink.id == link.id).values(used_at=now))
-            s.add(AuditLog(actor=f"mail:{org}", action="unsubscribe", target=f"organization:{org}"))
-        return LinkResult(action=action, status="unsubscribed", org_id=org)
-    if action not in ANSWERS:  # the desk link
-        with session_scope(engine) as s:
-            s.exec(update(MailLink).where(MailLink.id == link.id, MailLink.used_at.is_(None)).values(used_at=now))
-        return LinkResult(action=action, status="opened", org_id=org)
-    item = company_item(engine, org, link.suggestion_id) if link.suggestion_id else None
-    if item is None:
-        return LinkResult(action=action, status="unavailable", org_id=org)
-    if link.used_at is not None:
-        return LinkResult(action=action, status="used", org_id=org, item=item, used_at=link.used_at)
-    if not confirm:
-        return LinkResult(action=action, status="confirm", org_id=org, item=item)
-    with session_scope(engine) as s:
-        claimed = s.exec(update(MailLink).where(MailLink.id == link.id, MailLink.used_at.is_(None))
-                         .values(used_at=now)).rowcount
-    if not claimed:
-        return LinkResult(action=action, status="used", org_id=org, item=item, used_at=now)
-    outcome = record_company_reply(engine, link.suggestion_id, action, None, f"mail:{org}", org)
-    return LinkResult(action=action, status=outcome.status, org_id=org,
-                      item=company_item(engine, org, link.suggestion_id))
+# The one-click links moved to ``matcher.services.mail_links``; old imports keep working.
+from matcher.services.mail_links import ANSWERS, LinkResult, follow_link  # noqa: E402,F401

@@ -27,7 +27,8 @@ from matcher.graph.features import distance_class
 from matcher.graph.model import Party, ScoredEdge
 from matcher.services.context import MatchContext
 from matcher.services.shortlists import query_vector
-from matcher.solve.groups import GroupCandidate, GroupProblem, GroupSolution, best_groups
+from matcher.solve.groups import GroupCandidate, GroupProblem, k_best
+from matcher.solve.result import Solution
 from matcher.store.db import session_scope
 from matcher.store.tables import Decision, Suggestion
 
@@ -158,16 +159,16 @@ def propose_groups(ctx: MatchContext, need_ref: str | int, k: int = 3, max_size:
     ranked = ctx.edges.rank(query, "organization", query_vector(ctx, query))
     problem = build_problem(ctx, query, ranked.edges, max_size)
     by_id = {e.candidate.id: e for e in ranked.edges}
-    solutions: list[GroupSolution] = best_groups(problem, k, seconds) if query.required else []
+    solutions: list[Solution[tuple[int, ...]]] = k_best(problem, k, seconds) if query.required else []
     groups: list[Group] = []
     for rank, sol in enumerate(solutions, start=1):
         members = [GroupMember(edge=by_id[i], covers=tuple(p for p in query.required if p in by_id[i].covered),
-                               role="member") for i in sol.members]
+                               role="member") for i in sol.value]
         choose_lead(members, ctx.edges.history.accepts).role = "lead"
         members.sort(key=lambda m: (m.role != "lead", -len(m.covers), m.edge.candidate.id))
         covered = tuple(p for p in query.required if any(p in m.covers for m in members))
         groups.append(Group(rank=rank, score=round(sol.objective / SCALE, 4), members=members, covered=covered,
-                            status=sol.status, gap=round(sol.gap, 6)))
+                            status=sol.status, gap=round(sol.gap or 0.0, 6)))
     for i, g in enumerate(groups):
         g.explanation = _explain(g, query, groups[i + 1] if i + 1 < len(groups) else None)
     uncovered = problem.uncovered() if query.required else []
@@ -204,7 +205,8 @@ def store_groups(ctx: MatchContext, proposal: GroupProposal) -> None:
         rows = []
         for g in proposal.groups:
             row = Suggestion(run_id=proposal.run_id, query_type="need", query_id=proposal.need.id, candidate_type="group",
-                             candidate_id=g.lead.id, kind="group", rank=g.rank, score=g.score,
+                             candidate_id=g.lead.id, requester_org_id=proposal.need.org_id, candidate_org_id=g.lead.id,
+                             covered=list(g.covered), kind="group", rank=g.rank, score=g.score,
                              model_version=ctx.model_version, explanation=g.explanation,
                              features={"members": float(len(g.members))},
                              members=[{"org_id": m.edge.candidate.id, "role": m.role, "covers": list(m.covers),

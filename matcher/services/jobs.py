@@ -11,28 +11,28 @@ sync``, or the service's start-up).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
 from matcher.config import Settings
 from matcher.infra.jobs import JobHandle, JobRunner
-from matcher.search.indexing import model_changed, stale_documents, sync_indexes
+from matcher.search.indexing import SyncReport, model_changed, stale_documents, sync_indexes
 from matcher.store.tables import Job
 
 KIND = "index"
 HANDLER = "matcher.services.jobs:run_index"
 
 
-def run_index(handle: JobHandle) -> dict[str, Any]:
+def run_index(handle: JobHandle) -> SyncReport:
     """The index job's work: bring the indexes in step with the store, with progress."""
     from matcher.search.embed import get_embedder
 
     embedder = handle.resource("embedder") or get_embedder(handle.settings)
     report = sync_indexes(handle.engine, handle.settings, embedder, progress=handle.advance,
                           on_total=handle.set_total)
-    return report.as_json()
+    return report
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +44,6 @@ class IndexStatus:
     error: str | None
     stale_documents: int
     backend: str
-
-    def as_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class IndexJobs:

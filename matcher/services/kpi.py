@@ -13,21 +13,20 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.dates import to_jst
+from matcher.dates import to_jst, utcnow
 from matcher.errors import InvalidInput
-from matcher.exchange.ingest import RowError, RowValidator, read_table_rows
-from matcher.exchange.spec import OutcomeRow
-from matcher.learn.decisions import latest_pairs
+from matcher.exchange.pipeline import ImportReport, run_import
+from matcher.labels import HALF_JA, METRIC_JA, OUTCOME_JA, PERIOD_JA
+from matcher.services.suggestions import Verdict, read_edges
 from matcher.store.db import session_scope
 from matcher.store.tables import (
-    AuditLog,
     EmailMessage,
     ForumEvent,
     ForumMeeting,
@@ -38,17 +37,8 @@ from matcher.store.tables import (
 )
 
 PERIODS = {1: (2023, 2025), 2: (2026, 2029), 3: (2030, 2032)}
-PERIOD_JA = {1: "第1期（2023〜2025年度）", 2: "第2期（2026〜2029年度）", 3: "第3期（2030〜2032年度）"}
-HALF_JA = {1: "上期", 2: "下期"}
 METRICS = ("suggestions", "accepted", "rejected", "company_interested", "company_declined", "research_matches",
            "groups_accepted", "forum_participants", "forum_meetings", "digests_sent", "links_opened")
-METRIC_JA = {"suggestions": "提案数", "accepted": "承認", "rejected": "却下", "acceptance_rate": "承認率",
-             "company_interested": "企業の回答（興味あり）", "company_declined": "企業の回答（辞退）",
-             "research_matches": "研究マッチング承認", "groups_accepted": "共同受注グループ承認",
-             "forum_participants": "フォーラム参加者", "forum_meetings": "フォーラムでの同席（組）",
-             "digests_sent": "メール配信", "links_opened": "メールのリンク利用"}
-OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額（百万円）",
-              "value_added_per_worker": "一人当たり付加価値額（万円）"}
 
 
 def fiscal(dt: datetime) -> tuple[int, int, int]:
@@ -71,13 +61,14 @@ class KpiRow:
     quarter: int | None = None
     counts: Counter = field(default_factory=Counter)
 
-    def as_json(self) -> dict[str, Any]:
-        c = self.counts
-        decided = c["accepted"] + c["rejected"]
-        out: dict[str, Any] = {"fy": self.fy, "half": self.half, "quarter": self.quarter}
-        out |= {m: c[m] for m in METRICS}
-        out["acceptance_rate"] = round(c["accepted"] / decided, 4) if decided else None
-        return out
+    @property
+    def acceptance_rate(self) -> float | None:
+        decided = self.counts["accepted"] + self.counts["rejected"]
+        return round(self.counts["accepted"] / decided, 4) if decided else None
+
+    def values(self) -> list[Any]:
+        """Every metric in ``METRICS`` order, then the acceptance rate."""
+        return [self.counts[m] for m in METRICS] + [self.acceptance_rate]
 
 
 @dataclass
@@ -95,20 +86,6 @@ class KpiReport:
             total.counts.update(row.counts)
         return total
 
-    def as_json(self) -> dict[str, Any]:
-        totals = self.totals().as_json()
-        for k in ("fy", "half", "quarter"):
-            totals.pop(k)
-        years = []
-        for row in self.years:
-            y = row.as_json() | {"plan_period": period_of(row.fy)}
-            o = self.outcomes.get(row.fy)
-            y["outcomes"] = {k: getattr(o, k) for k in OUTCOME_JA} if o else None
-            years.append(y)
-        return {"period": self.period, "period_label": PERIOD_JA.get(self.period or 0), "fy": self.fy,
-                "rows": [r.as_json() for r in self.quarters], "halves": [r.as_json() for r in self.halves],
-                "years": years, "totals": totals}
-
 
 def _events(engine: Engine) -> list[tuple[datetime, str]]:
     """(when, metric) for everything the report counts."""
@@ -125,15 +102,22 @@ def _events(engine: Engine) -> list[tuple[datetime, str]]:
         out += [(t, "digests_sent") for t in s.exec(select(EmailMessage.sent_at).where(EmailMessage.status == "sent"))
                 if t]
         out += [(t, "links_opened") for t in s.exec(select(MailLink.used_at).where(MailLink.used_at.is_not(None)))]
-    for dec, sug in latest_pairs(engine, "coordinator"):
-        if dec.verdict in ("accept", "reject"):
-            out.append((dec.decided_at, "accepted" if dec.verdict == "accept" else "rejected"))
-            if dec.verdict == "accept" and sug.candidate_type == "seed":
-                out.append((dec.decided_at, "research_matches"))
-            if dec.verdict == "accept" and sug.kind == "group":
-                out.append((dec.decided_at, "groups_accepted"))
-    for dec, _ in latest_pairs(engine, "company_reply"):
-        out.append((dec.decided_at, "company_interested" if dec.verdict == "interested" else "company_declined"))
+    edges = read_edges(engine)
+    for e in edges:
+        dec = e.decision
+        if dec is not None and dec.verdict in ("accept", "reject"):
+            out.append((dec.at, "accepted" if dec.verdict == "accept" else "rejected"))
+            if dec.verdict == "accept" and e.candidate_type == "seed":
+                out.append((dec.at, "research_matches"))
+            if dec.verdict == "accept" and e.kind == "group":
+                out.append((dec.at, "groups_accepted"))
+    # Each organisation's latest reply on each pair it answered (once per pair, not per run).
+    latest: dict[tuple, Verdict] = {}
+    for e in edges:
+        for r in e.replies:
+            latest[(e.pair, r.org_id)] = r
+    for r in latest.values():
+        out.append((r.at, "company_interested" if r.verdict == "interested" else "company_declined"))
     return out
 
 
@@ -174,48 +158,22 @@ def load_outcomes(engine: Engine) -> dict[int, Outcome]:
         return {o.fy: o for o in s.exec(select(Outcome))}
 
 
-@dataclass
-class OutcomeImport:
-    file: str
-    inserted: int = 0
-    updated: int = 0
-    rejected: list[RowError] = field(default_factory=list)
+def import_outcomes(engine: Engine, path: Path, name: str | None = None, actor: str | None = None,
+                    strict: bool = False) -> ImportReport:
+    """Outcome indicators per fiscal year (CSV/XLSX/JSON) through the one import pipeline; a year
+    already stored is updated (``strict``: nothing is stored when any row is bad)."""
 
-    def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "inserted": self.inserted, "updated": self.updated,
-                "rejected": [e.as_json() for e in self.rejected[:100]], "rejected_count": len(self.rejected)}
-
-
-def import_outcomes(engine: Engine, path: Path, name: str | None = None, actor: str | None = None) -> OutcomeImport:
-    """Outcome indicators per fiscal year (CSV/XLSX); valid rows stored together, a year already
-    stored is updated, bad rows reported by file, row and field."""
-    file = name or str(path)
-    validator = RowValidator(file, "outcomes")
-    report = OutcomeImport(file)
-    good: dict[int, OutcomeRow] = {}
-    for raw in read_table_rows(Path(path), "outcomes"):
-        record, errors = validator.validate(raw)
-        if record is not None:
-            row = record.model
-            assert isinstance(row, OutcomeRow)
-            if row.fy in good:
-                errors = [RowError(file, raw.row, "fy", f"{row.fy}年度がファイル内で重複しています",
-                                   f"fiscal year {row.fy} repeated in this file")]
-            else:
-                good[row.fy] = row
-        report.rejected += errors
-    with session_scope(engine) as s:
-        stored = {o.fy: o for o in s.exec(select(Outcome))}
-        for fy, row in good.items():
-            o = stored.get(fy) or Outcome(fy=fy)
-            report.updated += fy in stored
-            report.inserted += fy not in stored
+    def store(session, records, report: ImportReport) -> None:
+        stored = {o.fy: o for o in session.exec(select(Outcome))}
+        for rec in records:
+            row = rec.model
+            o = stored.get(row.fy) or Outcome(fy=row.fy)
+            report.add("updated" if row.fy in stored else "inserted")
             o.establishments, o.value_added = row.establishments, row.value_added
-            o.value_added_per_worker, o.source, o.updated_at = row.value_added_per_worker, row.source, datetime.now(UTC)
-            s.add(o)
-        s.add(AuditLog(actor=actor, action="outcomes_import", target=Path(file).name,
-                       detail={"inserted": report.inserted, "updated": report.updated, "rejected": len(report.rejected)}))
-    return report
+            o.value_added_per_worker, o.source, o.updated_at = row.value_added_per_worker, row.source, utcnow()
+            session.add(o)
+
+    return run_import(engine, path, "outcomes", store, strict=strict, name=name, actor=actor, audit="outcomes_import")
 
 
 def kpi_sheets(report: KpiReport) -> dict[str, tuple[list[str], list[list[Any]]]]:
@@ -223,8 +181,7 @@ def kpi_sheets(report: KpiReport) -> dict[str, tuple[list[str], list[list[Any]]]
     heads = [METRIC_JA[m] for m in METRICS] + [METRIC_JA["acceptance_rate"]]
 
     def values(row: KpiRow) -> list[Any]:
-        j = row.as_json()
-        return [j[m] for m in METRICS] + [j["acceptance_rate"]]
+        return row.values()
 
     quarters = [[f"{r.fy}年度", HALF_JA[r.half or 1], f"第{r.quarter}四半期", *values(r)] for r in report.quarters]
     halves = [[f"{r.fy}年度", HALF_JA[r.half or 1], *values(r)] for r in report.halves]

@@ -1,25 +1,31 @@
-"""Composing and sending real email: Japanese, UTF-8, text and HTML alternatives, RFC 8058.
-
-Headers with Japanese (Subject, the sender's display name) are written as MIME encoded-words by
-the standard library's SMTP policy; bodies are UTF-8 (base64 where a line would not survive
-transport). ``Message-ID`` and ``Date`` are fixed when a digest is queued, and a resend rebuilds
-the message from the outbox row, so a retried message is the same message.
-"""
+"""The digest letter: what a company's email says (plain text and HTML, in Japanese), composed
+into a message by ``matcher.infra.mail``. ``Message-ID`` and ``Date`` are fixed when a digest is
+queued, and a resend rebuilds the message from the outbox row, so a retried message is the same
+message."""
 
 from __future__ import annotations
 
-import smtplib
-import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage as MimeMessage
-from email.utils import format_datetime, make_msgid, parseaddr
 from functools import cached_property
 
 from matcher.config import Settings
+from matcher.infra.mail import build, new_message_id
 from matcher.store.tables import EmailMessage
 from matcher.text import one_line
+
+# What our own lines start with; a stored value never starts a line the same way.
+_OUR_LABELS = ("興味あり", "関心なし", "配信停止", "これまでのご提案", "お問い合わせ")
+
+
+def _greeting(name: str) -> str:
+    """「{name} ご担当者様」, the name quoted when it would start the line like one of our links."""
+    shown = one_line(name)
+    if shown.lstrip().startswith(_OUR_LABELS):
+        shown = f"「{shown}」"
+    return f"{shown} ご担当者様"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +54,7 @@ class DigestLetter:
     def text(self) -> str:
         """The plain-text part. Every value from the store is written as one line, so no name or
         title can add a line that looks like a link or an instruction of ours."""
-        lines = [f"{one_line(self.org_name)} ご担当者様", "",
+        lines = [_greeting(self.org_name), "",
                  "日野市 産業振興課の企業マッチングから、御社に関係する新しいご紹介をお届けします。",
                  "ご関心の有無をリンクからお知らせください（ログインは不要です）。", ""]
         for i, item in enumerate(self.items, 1):
@@ -69,31 +75,9 @@ class DigestLetter:
         return env.get_template("digest.html").render(letter=self)
 
 
-def _domain(settings: Settings) -> str:
-    address = parseaddr(settings.smtp_sender)[1]
-    return address.rsplit("@", 1)[-1] if "@" in address else "localhost"
-
-
-def build(settings: Settings, *, to: str, subject: str, text: str, html: str, message_id: str, date: datetime,
-          unsubscribe_url: str) -> MimeMessage:
-    """The message with exactly the headers set here: every header value is one line."""
-    msg = MimeMessage(policy=policy.SMTP)
-    msg["From"] = one_line(settings.smtp_sender)
-    msg["To"] = one_line(to)
-    msg["Subject"] = one_line(subject)
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    msg["List-Unsubscribe"] = f"<{one_line(unsubscribe_url)}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text, charset="utf-8")
-    msg.add_alternative(html, subtype="html", charset="utf-8")
-    return msg
-
-
 def compose(settings: Settings, letter: DigestLetter, now: datetime) -> MimeMessage:
     return build(settings, to=letter.to, subject=letter.subject, text=letter.text, html=letter.html,
-                 message_id=make_msgid(domain=_domain(settings)), date=now, unsubscribe_url=letter.unsubscribe_url)
+                 message_id=new_message_id(settings), date=now, unsubscribe_url=letter.unsubscribe_url)
 
 
 def rebuild(settings: Settings, row: EmailMessage) -> bytes:
@@ -104,12 +88,3 @@ def rebuild(settings: Settings, row: EmailMessage) -> bytes:
     return msg.as_bytes(policy=policy.SMTP)
 
 
-def smtp_connection(settings: Settings) -> smtplib.SMTP:
-    conn = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-    conn.ehlo()
-    if settings.smtp_starttls:
-        conn.starttls(context=ssl.create_default_context())
-        conn.ehlo()
-    if settings.smtp_user:
-        conn.login(settings.smtp_user, settings.smtp_password or "")
-    return conn

@@ -12,19 +12,19 @@ pair, whatever channel it came through (the page, the API, a mail link).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import Engine, or_
+from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.graph.explain import EdgeReason
+from matcher.labels import ANSWER_JA
+from matcher.services.suggestions import StoredEdge, Verdict, read_edges
 from matcher.store.db import session_scope
-from matcher.store.tables import Decision, Need, Organization, ResearchSeed, Suggestion, split_list
+from matcher.store.tables import Need, Organization, ResearchSeed, split_list
 
 HIDDEN_NAME = "非公開の企業・機関（窓口からご紹介します）"
-ANSWER_JA = {"interested": "興味あり", "declined": "辞退"}
 Direction = Literal["partner_for_your_need", "research_for_your_need", "group_for_your_need",
                     "partner_for_your_company", "research_for_your_company", "your_company_for_a_need",
                     "your_company_for_a_partner", "your_company_in_a_group"]
@@ -93,7 +93,7 @@ class _Store:
     seeds: dict[int, ResearchSeed]
 
 
-def _load(s, sugs: list[Suggestion]) -> _Store:
+def _load(s, sugs: list[StoredEdge]) -> _Store:
     need_ids = {g.query_id for g in sugs if g.query_type == "need"}
     needs = {n.id: n for n in s.exec(select(Need).where(Need.id.in_(need_ids or {-1})))}
     seed_ids = {g.candidate_id for g in sugs if g.candidate_type == "seed"} | {
@@ -106,7 +106,7 @@ def _load(s, sugs: list[Suggestion]) -> _Store:
             org_ids.add(g.query_id)
         if g.candidate_type == "organization":
             org_ids.add(g.candidate_id)
-        org_ids |= {m["org_id"] for m in g.members or []}
+        org_ids |= {m.org_id for m in g.members}
     orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(org_ids or {-1})))}
     return _Store(needs, orgs, seeds)
 
@@ -119,35 +119,34 @@ def _is_public(o: Organization | None) -> bool:
     return o is not None and o.publish and o.deleted_at is None
 
 
-def _reason(g: Suggestion, viewer: Literal["requester", "candidate"], other: Organization | None) -> str:
-    parts = EdgeReason.from_json(g.detail)
-    if parts is not None:
-        return parts.text(viewer, _is_public(other)) or "技術・事業の内容が近いと判断しました。"
+def _reason(g: StoredEdge, viewer: Literal["requester", "candidate"], other: Organization | None) -> str:
+    if g.why is not None:
+        return g.why.text(viewer, _is_public(other)) or "技術・事業の内容が近いと判断しました。"
     # A suggestion stored before reasons were kept as parts: its text is the coordinator's, so
     # a company reads it only when the other side is public.
-    return g.explanation if _is_public(other) and g.explanation else "技術・事業の内容が近いと判断しました。"
+    return g.reason if _is_public(other) and g.reason else "技術・事業の内容が近いと判断しました。"
 
 
-def _group_text(g: Suggestion, st: _Store, viewer_org: int) -> tuple[str, str]:
+def _group_text(g: StoredEdge, st: _Store, viewer_org: int) -> tuple[str, str]:
     """(who is in the group, what each covers), public names only."""
     names, covers = [], []
-    for m in g.members or []:
-        org = st.orgs.get(m["org_id"])
-        name = "貴社" if m["org_id"] == viewer_org else public_name(org)
-        lead = "（幹事）" if m.get("role") == "lead" else ""
+    for m in g.members:
+        org = st.orgs.get(m.org_id)
+        name = "貴社" if m.org_id == viewer_org else public_name(org)
+        lead = "（幹事）" if m.role == "lead" else ""
         names.append(name + lead)
-        covers.append(f"{name}: {'・'.join(m.get('covers') or [])}")
+        covers.append(f"{name}: {'・'.join(m.covers)}")
     return "・".join(names), "、".join(covers)
 
 
-def describe(g: Suggestion, org_id: int, st: _Store) -> CompanyItem | None:
+def describe(g: StoredEdge, org_id: int, st: _Store) -> CompanyItem | None:
     """``g`` as organisation ``org_id`` may read it, or None when it is not its to see."""
     need = st.needs.get(g.query_id) if g.query_type == "need" else None
     base = {"suggestion_id": g.id, "url": None}
     if g.kind == "group":
         if need is None:
             return None
-        members = {m["org_id"] for m in g.members or []}
+        members = {m.org_id for m in g.members}
         who, covers = _group_text(g, st, org_id)
         if need.org_id == org_id:
             return CompanyItem(**base, direction="group_for_your_need", need_title=need.title, partner_name=who,
@@ -203,52 +202,29 @@ def describe(g: Suggestion, org_id: int, st: _Store) -> CompanyItem | None:
     return None
 
 
-def _concerns(org_id: int, own_needs: list[int]):
-    """SQL: suggestions that may concern the organisation (``describe`` decides)."""
-    return or_(Suggestion.requester_org_id == org_id, Suggestion.candidate_org_id == org_id,
-               (Suggestion.candidate_type == "organization") & (Suggestion.candidate_id == org_id),
-               (Suggestion.query_type == "need") & Suggestion.query_id.in_(own_needs or [-1]),
-               (Suggestion.query_type == "organization") & (Suggestion.query_id == org_id),
-               Suggestion.kind == "group")
-
-
-def pair_key(g: Suggestion) -> tuple:
-    return g.query_type, g.query_id, g.candidate_type, g.candidate_id
-
-
-def company_replies(s, org_id: int, sugs: list[Suggestion]) -> dict[tuple, Reply]:
-    """The organisation's current answer on each pair (the latest of its replies, with the one it
+def current_reply(replies: list[Verdict]) -> Reply | None:
+    """An organisation's current answer on a pair (the latest of its replies, with the one it
     replaced), whichever suggestion of the pair and whichever channel it came through."""
-    by_id = {g.id: g for g in sugs}
-    rows = s.exec(select(Decision).where(Decision.kind == "company_reply", Decision.org_id == org_id,
-                                         Decision.suggestion_id.in_(list(by_id) or [-1]))
-                  .order_by(Decision.created_at, Decision.id)).all()
-    out: dict[tuple, Reply] = {}
-    for d in rows:
-        key = pair_key(by_id[d.suggestion_id])
-        before = out.get(key)
+    out: Reply | None = None
+    for d in replies:
+        before = out
         changed = before is not None and before.answer != d.verdict
-        out[key] = Reply(answer=d.verdict, comment=d.comment, at=d.created_at,
-                         previous=before.answer if changed else (before.previous if before else None),
-                         previous_at=before.at if changed else (before.previous_at if before else None))
+        out = Reply(answer=d.verdict, comment=d.comment, at=d.created_at,
+                    previous=before.answer if changed else (before.previous if before else None),
+                    previous_at=before.at if changed else (before.previous_at if before else None))
     return out
 
 
 def company_items(engine: Engine, org_id: int, suggestion_ids: set[int] | None = None) -> list[CompanyItem]:
     """Every suggestion concerning the organisation, as it may read them (with its answers)."""
+    sugs = read_edges(engine, concerning=org_id, ids=suggestion_ids)
     with session_scope(engine) as s:
-        own = list(s.exec(select(Need.id).where(Need.org_id == org_id)))
-        q = select(Suggestion).where(_concerns(org_id, own))
-        if suggestion_ids is not None:
-            q = q.where(Suggestion.id.in_(suggestion_ids or {-1}))
-        sugs = list(s.exec(q.order_by(Suggestion.id)))
         st = _load(s, sugs)
-        replies = company_replies(s, org_id, sugs)
     out = []
     for g in sugs:
         item = describe(g, org_id, st)
         if item is not None:
-            out.append(_with(item, reply=replies.get(pair_key(g))))
+            out.append(replace(item, reply=current_reply(g.replies_of(org_id))))
     return out
 
 
@@ -258,22 +234,12 @@ def company_item(engine: Engine, org_id: int, suggestion_id: int) -> CompanyItem
     return found[0] if found else None
 
 
-def _with(item: CompanyItem, **changes) -> CompanyItem:
-    from dataclasses import replace
-
-    return replace(item, **changes)
-
-
 def proposals_for(engine: Engine, org_id: int) -> list[CompanyItem]:
     """What a coordinator accepted that concerns this company, one card per pair (the newest
     accepted suggestion of it), newest first."""
-    from matcher.learn.decisions import latest_decisions
-
-    accepted = {sid: d for sid, d in latest_decisions(engine, "coordinator").items() if d.verdict == "accept"}
-    items = company_items(engine, org_id, set(accepted))
-    with session_scope(engine) as s:
-        sugs = {g.id: g for g in s.exec(select(Suggestion).where(Suggestion.id.in_([i.suggestion_id for i in items] or [-1])))}
+    edges = {e.id: e for e in read_edges(engine, concerning=org_id, decided_only=True) if e.accepted}
+    items = company_items(engine, org_id, set(edges))
     newest: dict[tuple, CompanyItem] = {}
-    for item in sorted(items, key=lambda i: (accepted[i.suggestion_id].decided_at, i.suggestion_id)):
-        newest[pair_key(sugs[item.suggestion_id])] = _with(item, accepted_at=accepted[item.suggestion_id].decided_at)
+    for item in sorted(items, key=lambda i: (edges[i.suggestion_id].decision.at, i.suggestion_id)):
+        newest[edges[item.suggestion_id].pair] = replace(item, accepted_at=edges[item.suggestion_id].decision.at)
     return sorted(newest.values(), key=lambda i: (i.accepted_at, i.suggestion_id), reverse=True)

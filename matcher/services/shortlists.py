@@ -26,7 +26,7 @@ from matcher.graph.model import (
 from matcher.learn.decisions import pair_decisions
 from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
-from matcher.solve.capped import capped_assignment, default_cap
+from matcher.solve import capped as exposure_caps
 from matcher.store.db import session_scope
 from matcher.store.tables import Suggestion, utcnow
 from matcher.timing import Clock
@@ -49,7 +49,8 @@ def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
                  kind="partner" if edge.candidate_type == "organization" else "seed",
                  rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
                  features=dict(sorted(edge.features.items())), explanation=edge.reason,
-                 detail=edge.why.as_json() if edge.why else None, created_at=now)
+                 detail=edge.why.as_json() if edge.why else None, drivers=dict(edge.drivers) or None,
+                 covered=list(edge.covered), created_at=now)
             for edge in shortlist.candidates]
     with session_scope(ctx.engine) as s:
         ids = s.execute(insert(Suggestion).returning(Suggestion.id, sort_by_parameter_order=True), rows).scalars().all()
@@ -92,7 +93,13 @@ def build_shortlist(ctx: MatchContext, query: Party, kind: ShortlistKind = "part
     return shortlist
 
 
-def shortlist_need(ctx: MatchContext, ref: str | int, kind: ShortlistKind = "partners", k: int = 10,
+# A need's shortlist, the same from the desk page, the API and the CLI unless asked otherwise:
+# partner companies and research seeds, ten of each.
+DEFAULT_KIND: ShortlistKind = "all"
+DEFAULT_K = 10
+
+
+def shortlist_need(ctx: MatchContext, ref: str | int, kind: ShortlistKind = DEFAULT_KIND, k: int = DEFAULT_K,
                    store: bool = True) -> Shortlist:
     return build_shortlist(ctx, ctx.need_party(ctx.find_need(ref)), kind, k, store)
 
@@ -111,7 +118,7 @@ def shortlist_all_needs(ctx: MatchContext, kind: ShortlistKind = "partners", k: 
                         cap: int | None = None, store: bool = True) -> ScoredGraph:
     """Every open need at once, with an exposure cap per organisation solved as an assignment."""
     open_needs = sorted((n for n in ctx.needs.values() if n.status == "open"), key=lambda n: n.id)
-    cap = cap or default_cap(len(open_needs), k)
+    cap = cap or exposure_caps.default_cap(len(open_needs), k)
     queries = {n.id: ctx.need_party(n) for n in open_needs}
     vecs = ctx.embedder.encode([q.text for q in queries.values()], "query") if queries else []
     qvec = dict(zip(queries, vecs, strict=True))
@@ -120,12 +127,13 @@ def shortlist_all_needs(ctx: MatchContext, kind: ShortlistKind = "partners", k: 
     for cand_type in CANDIDATE_TYPES[kind]:
         ranked = {n: ctx.edges.rank(q, cand_type, qvec[n]) for n, q in queries.items()}
         scores = {n: [(e.candidate.id, e.score) for e in r.edges[: 3 * k]] for n, r in ranked.items()}
-        result = capped_assignment(scores, k, cap)
+        solution = exposure_caps.solve(exposure_caps.CapProblem(scores, k, cap))
+        result = solution.value
         for n in queries:
             chosen[n][cand_type] = result.chosen.get(n, [])
         exposure[cand_type] = CapReport(uncapped_total=round(result.uncapped_total, 4),
                                         capped_total=round(result.capped_total, 4), cost=round(result.cost, 4),
-                                        status=result.status, capped_out=result.capped_out)
+                                        status=solution.status, capped_out=result.capped_out)
     run_id = uuid.uuid4().hex
     shortlists = []
     for n in open_needs:

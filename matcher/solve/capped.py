@@ -17,14 +17,25 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from matcher.solve.result import Solution
 
-@dataclass
-class CapResult:
-    chosen: dict[int, list[int]]  # query → candidates (in input score order)
+
+@dataclass(frozen=True)
+class CapProblem:
+    """Pick ≤ ``k`` candidates per query, each candidate in ≤ ``cap`` queries, maximising the
+    total score. ``scores``: query → [(candidate, score)] (already constraint-filtered)."""
+
+    scores: dict[int, list[tuple[int, float]]]
+    k: int
+    cap: int
+
+
+@dataclass(frozen=True)
+class CapChoice:
+    chosen: dict[int, list[int]]  # query → candidates (in score order)
     capped_out: dict[int, list[int]]  # query → candidates in its uncapped top-k that the cap removed
     uncapped_total: float
     capped_total: float
-    status: str
 
     @property
     def cost(self) -> float:
@@ -34,21 +45,24 @@ class CapResult:
 SCALE = 1_000_000  # OR-Tools min-cost flow needs integer costs
 
 
-def capped_assignment(scores: dict[int, list[tuple[int, float]]], k: int, cap: int) -> CapResult:
-    """Pick ≤ k candidates per query, each candidate in ≤ cap queries, maximising total score.
+def solve(problem: CapProblem, time_limit_s: float = 60.0, seed: int = 0) -> Solution[CapChoice]:
+    """Exact (min-cost flow has no time limit to speak of and no randomness: both are part of the
+    one solver interface). Scores are shifted to be positive, so every arc is worth taking and the
+    max flow fills as many slots as possible; min cost then picks the highest-scoring filling of
+    that size (see the module docstring)."""
+    import time
 
-    ``scores``: query → [(candidate, score)] (already constraint-filtered). Scores are shifted to
-    be positive, so every arc is worth taking and the max flow fills as many slots as possible;
-    min cost then picks the highest-scoring filling of that size (see the module docstring).
-    """
     from ortools.graph.python import min_cost_flow
 
+    started = time.perf_counter()
+    scores, k, cap = problem.scores, problem.k, problem.cap
     uncapped = {q: sorted(c, key=lambda cs: (-cs[1], cs[0]))[:k] for q, c in scores.items()}
     uncapped_total = sum(s for lst in uncapped.values() for _, s in lst)
     queries = sorted(scores)
     cands = sorted({c for lst in scores.values() for c, _ in lst})
     if not queries or not cands:
-        return CapResult({q: [] for q in queries}, {}, 0.0, 0.0, "optimal")
+        return Solution(value=CapChoice({q: [] for q in queries}, {}, 0.0, 0.0), status="optimal", objective=0.0,
+                        bound=0.0, seconds=time.perf_counter() - started, seed=seed)
     low = min(s for lst in scores.values() for _, s in lst)
     shift = -low + 1.0 if low <= 0 else 0.0
     src, sink = 0, 1
@@ -80,7 +94,9 @@ def capped_assignment(scores: dict[int, list[tuple[int, float]]], k: int, cap: i
         chosen[q].sort(key=lambda c: (-score_of[(q, c)], c))
     capped_total = sum(score_of[(q, c)] for q, lst in chosen.items() for c in lst)
     capped_out = {q: [c for c, _ in uncapped[q] if c not in set(chosen[q])] for q in queries}
-    return CapResult(chosen, {q: v for q, v in capped_out.items() if v}, uncapped_total, capped_total, "optimal")
+    choice = CapChoice(chosen, {q: v for q, v in capped_out.items() if v}, uncapped_total, capped_total)
+    return Solution(value=choice, status="optimal", objective=capped_total, bound=capped_total,
+                    seconds=time.perf_counter() - started, seed=seed)
 
 
 def default_cap(n_queries: int, k: int, share: float = 0.25) -> int:

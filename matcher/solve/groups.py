@@ -5,7 +5,7 @@ pairwise affinity of members who share a table well (past joint work, nearby, co
 rather than overlapping capabilities), minus a cost per member (a group of two beats a group of
 four that is barely better), subject to coverage of every process, a size limit and no conflict
 pair inside the group. CP-SAT proves optimality (or states the gap); the k best distinct groups
-come from no-good cuts, each solve excluding every group found so far.
+come from no-good cuts, each solve excluding every group found so far (``k_best``).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import itertools
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from matcher.solve.result import Solution
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,17 @@ class GroupProblem:
                 and not any(frozenset(p) in self.conflicts for p in itertools.combinations(ids, 2)))
 
 
-@dataclass(frozen=True)
-class GroupSolution:
-    members: tuple[int, ...]
-    objective: int
-    bound: float
-    status: str  # optimal | feasible
-
-    @property
-    def gap(self) -> float:
-        if self.status == "optimal":
-            return 0.0
-        return max(0.0, (self.bound - self.objective) / max(abs(self.bound), 1.0))
+def solve(problem: GroupProblem, time_limit_s: float = 10.0, seed: int = 0) -> Solution[tuple[int, ...]]:
+    """The best group (the solver interface every solver shares); ``infeasible`` with no members
+    when no group covers every process."""
+    found = k_best(problem, 1, time_limit_s, seed)
+    return found[0] if found else Solution(value=(), status="infeasible", objective=0.0, bound=None,
+                                           seconds=0.0, seed=seed)
 
 
-def best_groups(problem: GroupProblem, k: int = 3, seconds: float = 10.0, seed: int = 0) -> list[GroupSolution]:
-    """The k best distinct groups, best first (fewer when fewer exist; none when infeasible)."""
+def k_best(problem: GroupProblem, k: int = 3, time_limit_s: float = 10.0, seed: int = 0) -> list[Solution[tuple[int, ...]]]:
+    """The k best distinct groups, best first (fewer when fewer exist or time runs out; none when
+    infeasible), each with its own status and bound."""
     from ortools.sat.python import cp_model
 
     if problem.uncovered() or not problem.candidates:
@@ -87,12 +84,13 @@ def best_groups(problem: GroupProblem, k: int = 3, seconds: float = 10.0, seed: 
             model.add_multiplication_equality(y, [x[a], x[b]])
             terms.append(w * y)
     model.maximize(sum(terms))
-    found: list[GroupSolution] = []
-    deadline = time.monotonic() + seconds
+    found: list[Solution[tuple[int, ...]]] = []
+    deadline = time.monotonic() + time_limit_s
     for _ in range(k):
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        started = time.perf_counter()
         solver = cp_model.CpSolver()
         solver.parameters.max_time_in_seconds = left
         solver.parameters.random_seed = seed
@@ -101,8 +99,9 @@ def best_groups(problem: GroupProblem, k: int = 3, seconds: float = 10.0, seed: 
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             break
         members = tuple(sorted(i for i, v in x.items() if solver.value(v)))
-        found.append(GroupSolution(members, int(round(solver.objective_value)), float(solver.best_objective_bound),
-                                   "optimal" if status == cp_model.OPTIMAL else "feasible"))
+        found.append(Solution(value=members, status="optimal" if status == cp_model.OPTIMAL else "feasible",
+                              objective=float(round(solver.objective_value)), bound=float(solver.best_objective_bound),
+                              seconds=time.perf_counter() - started, seed=seed))
         # No-good cut: any later group differs from this one in at least one firm.
         model.add_bool_or([x[i].Not() for i in members] + [v for i, v in x.items() if i not in members])
     return found

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from matcher.errors import FileError, InvalidInput
+from matcher.solve.result import Solution
 
 
 @dataclass(frozen=True)
@@ -26,23 +27,6 @@ class SetCoverInstance:
     @property
     def n_columns(self) -> int:
         return len(self.costs)
-
-
-@dataclass(frozen=True)
-class SetCoverSolution:
-    cost: int
-    columns: tuple[int, ...]  # 0-based, sorted
-    status: str  # optimal | feasible
-    bound: float
-    seconds: float
-
-    @property
-    def gap(self) -> float:
-        return 0.0 if self.status == "optimal" or not self.cost else max(0.0, (self.cost - self.bound) / self.cost)
-
-    def as_json(self) -> dict:
-        return {"cost": self.cost, "columns": [c + 1 for c in self.columns], "status": self.status,
-                "seconds": round(self.seconds, 3), "bound": round(self.bound, 3), "gap": round(self.gap, 6)}
 
 
 MAX_SIZE = 10_000_000  # numbers in one file: bounded memory whatever the header claims
@@ -135,9 +119,9 @@ def read_orlib(path: Path) -> SetCoverInstance:
     return SetCoverInstance(costs, tuple(rows))
 
 
-def solve_set_cover(inst: SetCoverInstance, seconds: float = 60.0, seed: int = 0, workers: int = 8) -> SetCoverSolution:
-    """Minimum-cost cover by CP-SAT: optimal when proven within the time, else the best found
-    with its lower bound."""
+def solve(inst: SetCoverInstance, time_limit_s: float = 60.0, seed: int = 0, workers: int = 8) -> Solution[tuple[int, ...]]:
+    """Minimum-cost cover by CP-SAT (the chosen 0-based columns): optimal when proven within the
+    time, else the best found with its lower bound."""
     from ortools.sat.python import cp_model
 
     started = time.perf_counter()
@@ -147,7 +131,7 @@ def solve_set_cover(inst: SetCoverInstance, seconds: float = 60.0, seed: int = 0
         model.add_bool_or([x[j] for j in row])
     model.minimize(sum(c * x[j] for j, c in enumerate(inst.costs)))
     solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(seconds)
+    solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.random_seed = seed
     # A portfolio of workers (time-shared on small machines) includes the LP-based ones whose
     # bound proves optimality on set cover; full linearisation makes that bound tight.
@@ -157,15 +141,15 @@ def solve_set_cover(inst: SetCoverInstance, seconds: float = 60.0, seed: int = 0
     if status == cp_model.INFEASIBLE:
         raise InvalidInput("すべての行を覆う列の組み合わせはありません", "the instance has no cover")
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        raise InvalidInput(f"{seconds} 秒以内に解が見つかりませんでした（時間を延ばしてください）",
-                           f"no cover found in {seconds} s (status {solver.status_name(status)})")
+        raise InvalidInput(f"{time_limit_s:g} 秒以内に解が見つかりませんでした（時間を延ばしてください）",
+                           f"no cover found in {time_limit_s} s (status {solver.status_name(status)})")
     chosen = tuple(j for j in range(inst.n_columns) if solver.value(x[j]))
-    return SetCoverSolution(int(round(solver.objective_value)), chosen,
-                            "optimal" if status == cp_model.OPTIMAL else "feasible",
-                            float(solver.best_objective_bound), time.perf_counter() - started)
+    return Solution(value=chosen, status="optimal" if status == cp_model.OPTIMAL else "feasible",
+                    objective=int(round(solver.objective_value)), bound=float(solver.best_objective_bound),
+                    seconds=time.perf_counter() - started, seed=seed, sense="min")
 
 
-def greedy_set_cover(inst: SetCoverInstance) -> SetCoverSolution:
+def greedy_set_cover(inst: SetCoverInstance) -> Solution[tuple[int, ...]]:
     """Chvátal's greedy (cost per newly covered row), then redundant columns dropped: the
     baseline the exact solver is measured against."""
     started = time.perf_counter()
@@ -185,4 +169,5 @@ def greedy_set_cover(inst: SetCoverInstance) -> SetCoverSolution:
         if all(any(c in rest for c in row) for row in inst.rows):
             chosen = rest
     cols = tuple(sorted(chosen))
-    return SetCoverSolution(sum(inst.costs[j] for j in cols), cols, "feasible", 0.0, time.perf_counter() - started)
+    return Solution(value=cols, status="feasible", objective=sum(inst.costs[j] for j in cols), bound=None,
+                    seconds=time.perf_counter() - started, sense="min")

@@ -44,7 +44,7 @@ def get_engine(url: str) -> Engine:
 # Which scope's counter a change to each table bumps. Users, suggestions, e-mails and the audit
 # log change nothing a cached match context holds.
 SCOPE_OF: dict[type, str] = {
-    tables.Organization: "data", tables.Document: "data", tables.Capability: "data", tables.Need: "data",
+    tables.Organization: "data", tables.Document: "data", tables.IndustryCode: "data", tables.Need: "data",
     tables.ResearchSeed: "data", tables.Constraint: "data", tables.ModelVersion: "data",
     tables.Decision: "decisions",
 }

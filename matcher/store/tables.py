@@ -4,8 +4,8 @@ Lists (JSIC codes, processes, certifications) are stored as ``;``-joined text: t
 read whole and searched with LIKE, which a plain column keeps identical on SQLite and
 PostgreSQL. Structured values (feature snapshots, metrics, audit details) are JSON columns.
 Every datetime column is SQLModel's ``UTCDateTime``: aware UTC in and out, on SQLite as on
-PostgreSQL, so nothing reading the store guesses a zone. Decisions and the audit log are append-only by construction (nothing in the library updates or
-deletes them). ``StoreVersion`` counts changes per scope, so caches key on it
+PostgreSQL, so nothing reading the store guesses a zone. Decisions and the audit log are
+append-only by construction (nothing in the library updates or deletes them). ``StoreVersion`` counts changes per scope, so caches key on it
 (``matcher.store.db``).
 """
 
@@ -29,7 +29,6 @@ def split_list(text: str | None) -> list[str]:
 
 
 ORG_KINDS = ("company", "university", "institute", "support", "buyer")
-KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 
 
 class Organization(SQLModel, table=True):
@@ -78,7 +77,12 @@ class Document(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Capability(SQLModel, table=True):
+class IndustryCode(SQLModel, table=True):
+    """A JSIC industry code of an organisation, declared in its import (``jsic:<code>``) or
+    inferred from its profile (with the sentence that implied it). Process tags (加工・工程) are a
+    different vocabulary, kept on ``Organization.processes``."""
+
+    __tablename__ = "capability"
     __table_args__ = (UniqueConstraint("org_id", "code", name="uq_capability_org_code"),)
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = Field(foreign_key="organization.id", index=True)
@@ -145,6 +149,10 @@ class Suggestion(SQLModel, table=True):
     explanation: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     # The reason's parts (graph.explain.EdgeReason), so each reader gets the reason it may read.
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # The score breakdown as the edge was scored (feature → contribution, largest first) and the
+    # required processes it covers; null on rows stored before they were recorded.
+    drivers: dict[str, float] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    covered: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -98,6 +98,12 @@ def one_line(text: str | None, limit: int | None = None) -> str:
     return out[:limit] if limit is not None else out
 
 
+def id_key(ref: str | int) -> str:
+    """An identifier as people type it (「ｈｃ００４０」, " hc0040 "): NFKC, no invisible
+    characters or spaces around it, upper case — what stored ids are compared by."""
+    return strip_invisible(unicodedata.normalize("NFKC", str(ref))).strip().upper()
+
+
 def normalize(text: str) -> str:
     """NFKC, no invisible characters, canonical spellings, single spaces; keeps line breaks as
     paragraph boundaries."""

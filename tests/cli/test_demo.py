@@ -1,0 +1,74 @@
+"""``matcher demo`` from an installed wheel (not the checkout): shipped corpora load through
+importlib.resources, a fresh data dir works, and a second run embeds nothing."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT, one_json
+
+
+@pytest.fixture(scope="module")
+def wheel_matcher(tmp_path_factory) -> Path:
+    """The ``matcher`` command of a fresh venv holding only the built wheel; its dependencies are
+    the project venv's (a path entry, so the checkout's editable install is not seen)."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp / "dist"), str(ROOT)], check=True, capture_output=True)
+    wheel = next((tmp / "dist").glob("hino_matcher-*.whl"))
+    venv = tmp / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "-q",
+                    "--no-deps", str(wheel)], check=True, capture_output=True)
+    site = next(venv.glob("lib/python3*/site-packages"))
+    deps = next(Path(sys.prefix).glob("lib/python3*/site-packages"))
+    (site / "project_deps.pth").write_text(f"{deps}\n")
+    where = subprocess.run([str(venv / "bin" / "python"), "-c",
+                            "import api, corpora, matcher; print(matcher.__file__, corpora.__file__, api.__file__)"],
+                           capture_output=True, text=True, check=True, cwd=tmp).stdout.split()
+    assert all(p.startswith(str(site)) for p in where), where  # the wheel's copy, not the checkout
+    return venv / "bin" / "matcher"
+
+
+def run(matcher: Path, args: list[str], data: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MATCHER_") and k != "PYTHONPATH"}
+    env |= {"MATCHER_DATA_DIR": str(data), "MATCHER_MODEL_DIR": str(ROOT / "models"), "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([str(matcher), *args], capture_output=True, text=True, env=env, cwd=data.parent,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.mark.slow
+def test_demo_from_a_wheel_on_a_fresh_data_dir_then_again_embeds_nothing(wheel_matcher, tmp_path):
+    data = tmp_path / "fresh"
+    first = one_json(run(wheel_matcher, ["demo", "--json"], data))
+    counts = {Path(r["file"]).name: r["inserted"] for r in first["ingest"]}
+    assert counts["organizations.csv"] >= 170 and counts["needs.csv"] == 40 and counts["seeds.jsonl"] == 1538
+    assert all(not r["rejected"] for r in first["ingest"])
+    assert first["index"]["indexed"] == first["index"]["documents"] > 2000
+    assert [s["need"]["external_id"] for s in first["shortlists"]] == ["HN001", "HN011", "HN006"]
+    assert all(len(s["candidates"]) == 10 for s in first["shortlists"])  # 5 partners + 5 seeds each
+    second = one_json(run(wheel_matcher, ["demo", "--json"], data))
+    assert second["index"]["embedded"] == 0 and second["index"]["indexed"] == 0
+    assert all(r["inserted"] == r["updated"] == 0 for r in second["ingest"])
+
+    # The installation the demo leaves works for the later commands.
+    def cmd(*args):
+        return one_json(run(wheel_matcher, [*args, "--json"], data))
+
+    need = cmd("shortlist", "--need", "HN004", "--kind", "all", "--k", "3")
+    assert len(need["candidates"]) == 6 and all(c["suggestion_id"] for c in need["candidates"])
+    kaken = [c for c in need["candidates"] if "seed" in c and c["seed"]["url"]]
+    assert all(c["seed"]["url"].startswith("https://kaken.nii.ac.jp/") for c in kaken)
+    seed = cmd("shortlist", "--seed", "19H00734", "--k", "3")
+    assert seed["seed"]["external_id"] == "19H00734" and len(seed["candidates"]) == 3
+    org = cmd("shortlist", "--org", "HC0002", "--k", "3")
+    assert len(org["candidates"]) == 3
+    batch = cmd("shortlist", "--all-needs", "--k", "3")
+    assert len(batch["shortlists"]) == 40 and batch["exposure"]["cap"] >= 2
+    why = cmd("whynot", "--need", "HN004", "--org", str(need["need"]["org_id"]))
+    assert why["status"] == "excluded" and why["reason_code"] == "self"

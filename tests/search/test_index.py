@@ -1,0 +1,174 @@
+import os
+
+import numpy as np
+import pytest
+
+import matcher.search.index as index_module
+from matcher.search.index import BM25Index, VectorIndex
+
+
+def unit(n, d=384, seed=0):
+    v = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _exact_top(store: dict[int, np.ndarray], q: np.ndarray, k: int) -> list[int]:
+    ids = sorted(store)
+    scores = np.array([float(store[i] @ q) for i in ids])
+    return [ids[j] for j in np.lexsort((ids, -scores))[:k]]
+
+
+def test_search_returns_stable_external_ids():
+    idx = VectorIndex(dim=384)
+    vecs = unit(50)
+    ids = np.arange(1000, 1050)
+    idx.add(ids, vecs)
+    scores, found = idx.search(vecs[7:8], 3)
+    assert found[0, 0] == 1007
+    assert scores[0, 0] == pytest.approx(1.0, abs=1e-5)
+
+
+def test_add_refuses_an_existing_id():
+    idx = VectorIndex(dim=384)
+    idx.add([1], unit(1))
+    with pytest.raises(KeyError):
+        idx.add([1], unit(1, seed=1))
+
+
+def test_update_replaces_the_vector_under_the_same_id():
+    idx = VectorIndex(dim=384)
+    a, b = unit(2, seed=3)
+    idx.add([5, 6], np.stack([a, b]))
+    idx.update([5], b[None])
+    assert len(idx) == 2
+    _, found = idx.search(b[None], 2)
+    assert set(found[0]) == {5, 6}
+    assert np.allclose(idx.vector(5), b)
+
+
+def test_remove_makes_an_id_unfindable():
+    idx = VectorIndex(dim=384)
+    vecs = unit(10)
+    idx.add(range(10), vecs)
+    assert idx.remove([3, 99]) == 1
+    _, found = idx.search(vecs[3:4], 10)
+    assert 3 not in found[0] and len(idx) == 9
+
+
+@pytest.mark.parametrize("threshold", [10_000, 50])
+def test_save_load_roundtrip_for_flat_and_hnsw(tmp_path, threshold):
+    idx = VectorIndex(dim=384, hnsw_threshold=threshold)
+    vecs = unit(200)
+    idx.add(np.arange(200) * 3, vecs)
+    assert idx.kind_ == ("flat" if threshold > 200 else "hnsw")
+    idx.save(tmp_path / "v.npz")
+    back = VectorIndex.load(tmp_path / "v.npz")
+    assert back.kind_ == idx.kind_ and len(back) == 200
+    s1, i1 = idx.search(vecs[:5], 5)
+    s2, i2 = back.search(vecs[:5], 5)
+    assert np.array_equal(i1, i2) and np.allclose(s1, s2)
+
+
+def test_hnsw_switches_on_above_threshold_and_keeps_recall():
+    vecs = unit(3000, seed=1)
+    flat = VectorIndex(dim=384, hnsw_threshold=10_000)
+    hnsw = VectorIndex(dim=384, hnsw_threshold=1000)
+    flat.add(range(3000), vecs)
+    hnsw.add(range(3000), vecs)
+    assert flat.kind_ == "flat" and hnsw.kind_ == "hnsw"
+    q = unit(50, seed=2)
+    _, exact = flat.search(q, 10)
+    _, approx = hnsw.search(q, 10)
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx, strict=True)])
+    assert recall >= 0.9
+
+
+def test_hnsw_update_and_remove_never_return_stale_vectors():
+    vecs = unit(300, seed=4)
+    idx = VectorIndex(dim=384, hnsw_threshold=100)
+    idx.add(range(300), vecs)
+    idx.remove([0, 1])
+    idx.update([2], vecs[10][None])
+    scores, found = idx.search(vecs[:3], 5)
+    assert 0 not in found and 1 not in found
+    # Id 2 now holds vector 10; every returned score is exact for the stored vector.
+    for row in range(3):
+        for s, i in zip(scores[row], found[row], strict=True):
+            assert s == pytest.approx(float(idx.vector(i) @ vecs[row]), abs=1e-5)
+
+
+def test_sharded_scan_returns_what_an_exact_float32_scan_returns_through_appends_and_removals(monkeypatch):
+    # Small shards and four "cores", so a few hundred vectors exercise the threaded shards,
+    # appends to the last shard, rebalancing rebuilds and removals.
+    monkeypatch.setattr(index_module, "SHARD_ROWS", 50)
+    monkeypatch.setattr(index_module.os, "cpu_count", lambda: 4)
+    idx = VectorIndex(dim=384)
+    vecs = unit(600, seed=11)
+    store = {}
+    idx.add(np.arange(0, 400, 2), vecs[:200])
+    store.update({int(i): v for i, v in zip(np.arange(0, 400, 2), vecs[:200], strict=True)})
+    assert len(idx._shards) == 4
+    for start in range(200, 500, 25):  # appends land in the last shard until it is rebalanced
+        ids = np.arange(1000 + start, 1000 + start + 25)
+        idx.add(ids, vecs[start : start + 25])
+        store.update({int(i): v for i, v in zip(ids, vecs[start : start + 25], strict=True)})
+        shards = [s.ntotal for s in idx._shards]
+        assert sum(shards) == len(idx) and shards[-1] <= 2 * max(shards[0], 25)
+    gone = [0, 2, 1210, 1499]
+    idx.remove(gone)
+    for i in gone:
+        store.pop(i)
+    idx.update([4], vecs[599][None])
+    store[4] = vecs[599]
+    for q in unit(20, seed=12):
+        scores, found = idx.search(q[None], 15)
+        assert found[0].tolist() == _exact_top(store, q, 15)
+        assert np.allclose(scores[0], [store[int(i)] @ q for i in found[0]], atol=1e-6)
+    assert idx.memory_bytes() > idx.ids.size * 384 * 4  # float32 vectors plus the bfloat16 codes
+
+
+def test_save_is_atomic_when_the_rename_fails(tmp_path, monkeypatch):
+    path = tmp_path / "v.npz"
+    idx = VectorIndex(dim=384)
+    idx.add([1, 2], unit(2))
+    idx.save(path)
+    before = path.read_bytes()
+    idx.add([3], unit(1, seed=9))
+
+    def broken(*_a, **_k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError):
+        idx.save(path)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert len(VectorIndex.load(path)) == 2
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_bm25_shares_the_id_space_and_ranks_the_matching_document_first():
+    bm = BM25Index()
+    bm.add([10, 20, 30], [["ステンレス", "切削"], ["樹脂", "成形"], ["ステンレス", "溶接", "溶接"]])
+    scores, ids = bm.search(["溶接"], 3)
+    assert list(ids) == [30]
+    _, ids = bm.search(["ステンレス", "切削"], 3)
+    assert ids[0] == 10 and set(ids) == {10, 30}
+
+
+def test_bm25_update_remove_and_unknown_terms():
+    bm = BM25Index()
+    bm.add([1, 2], [["めっき"], ["塗装"]])
+    bm.update([2], [["めっき", "塗装"]])
+    bm.remove([1])
+    _, ids = bm.search(["めっき"], 5)
+    assert list(ids) == [2]
+    assert bm.search(["存在しない語"], 5)[1].size == 0
+
+
+def test_bm25_save_load_roundtrip(tmp_path):
+    bm = BM25Index()
+    bm.add([7, 8], [["研削", "焼入れ"], ["基板", "実装"]])
+    bm.save(tmp_path / "bm25.json")
+    back = BM25Index.load(tmp_path / "bm25.json")
+    assert back.search(["基板"], 1)[1].tolist() == [8]

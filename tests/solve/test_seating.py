@@ -1,0 +1,178 @@
+"""Forum seating: rules never broken, same seed same seating, CP-SAT agreement, clear errors."""
+
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.errors import InvalidInput
+from matcher.solve.seating import objective, parse_instance, reseat, solve_exact, violations
+from matcher.solve.seating import solve as solve_seating
+
+MATCHER = str(Path(sys.executable).parent / "matcher")
+
+
+def instance(n: int, tables: int, cap: int, rounds: int, seed: int = 0, orgs: int | None = None,
+             conflicts: int = 0, fixed: int = 0) -> dict:
+    rng = random.Random(seed)
+    people = [{"id": f"P{i}", "org": f"O{i % (orgs or n)}", "kind": "company"} for i in range(n)]
+    aff = [[f"P{a}", f"P{b}", rng.randint(0, 9)] for a in range(n) for b in range(a + 1, n) if rng.random() < 0.5]
+    con = [[f"P{a}", f"P{b}"] for a, b in (rng.sample(range(n), 2) for _ in range(conflicts))]
+    return {"rounds": rounds, "tables": [{"id": f"T{t}", "capacity": cap} for t in range(tables)],
+            "participants": people, "affinity": aff, "conflicts": con,
+            "fixed": [{"participant": f"P{i}", "table": f"T{i}"} for i in range(min(fixed, tables))]}
+
+
+def _solve_cli(tmp_path, text: str, seconds: str = "1") -> subprocess.CompletedProcess:
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    return subprocess.run([MATCHER, "seat", "solve", str(path), "--seconds", seconds, "--json"],
+                          capture_output=True, text=True, timeout=120)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(6, 18), st.integers(0, 10_000), st.integers(1, 3), st.integers(0, 3), st.integers(0, 2))
+def test_seating_never_breaks_a_rule(n, seed, rounds, conflicts, fixed):
+    tables = -(-n // 4) + 2
+    doc = instance(n, tables, 4, rounds, seed, orgs=max(2, n - 2), conflicts=conflicts, fixed=fixed)
+    try:
+        inst = parse_instance(doc)
+    except InvalidInput:
+        return  # an instance the checks already call infeasible
+    try:
+        result = solve_seating(inst, time_limit_s=0.3, seed=seed)
+    except InvalidInput:
+        return  # no feasible start found: reported, never a broken seating
+    assert violations(inst, result.value.rounds) == []
+    assert objective(inst, result.value.rounds) == result.objective <= result.bound
+    assert result.status in ("optimal", "feasible")
+
+
+def test_the_same_seed_gives_the_same_seating():
+    inst = parse_instance(instance(24, 6, 6, 3, seed=3, orgs=20))
+    a = solve_seating(inst, time_limit_s=1.0, seed=7)
+    b = solve_seating(inst, time_limit_s=1.0, seed=7)
+    # The budget is counted in iterations, so load or machine speed cannot change the result.
+    assert a.value == b.value and a.status != "truncated" and a.seed == 7
+    assert violations(inst, a.value.rounds) == []
+    assert solve_seating(inst, time_limit_s=1.0, seed=8).value.rounds != a.value.rounds
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tabu_search_reaches_the_cp_sat_optimum_on_tiny_instances(seed):
+    inst = parse_instance(instance(7, 3, 3, 2, seed=seed))
+    exact = solve_exact(inst, time_limit_s=60)
+    assert exact is not None and exact.status == "optimal" and violations(inst, exact.value.rounds) == []
+    found = solve_seating(inst, time_limit_s=2.0, seed=seed)
+    assert found.objective == exact.objective
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda d: d["participants"].append(dict(d["participants"][0])), "duplicate participant"),
+    (lambda d: d["tables"].__setitem__(0, {"id": "T0", "capacity": -1}), "capacity"),
+    (lambda d: d["fixed"].append({"participant": "P1", "table": "NOPE"}), "unknown table 'NOPE'"),
+    (lambda d: d["affinity"].append(["P1", "GHOST", 3]), "unknown participant 'GHOST'"),
+    (lambda d: d.__setitem__("tables", [{"id": "T0", "capacity": 2}]), "only 2 seats"),
+    (lambda d: d.__setitem__("tables", [{"id": "T0", "capacity": 5}, {"id": "T1", "capacity": 5}]),
+     "cannot meet new people every round"),
+    (lambda d: d["fixed"].extend([{"participant": "P1", "table": "T0"}, {"participant": "P2", "table": "T0"}]),
+     "would meet in every round"),
+])
+def test_malformed_and_infeasible_instances_are_named(mutate, match):
+    doc = instance(8, 3, 4, 2)
+    mutate(doc)
+    with pytest.raises(InvalidInput, match=match) as info:
+        parse_instance(doc)
+    assert info.value.message_ja
+
+
+@pytest.mark.slow  # runs the command in a subprocess or loads the embedder
+def test_seat_solve_command(tmp_path):
+    path = tmp_path / "inst.json"
+    path.write_text(json.dumps(instance(16, 5, 4, 2, seed=5)), encoding="utf-8")
+    proc = subprocess.run([MATCHER, "seat", "solve", str(path), "--seconds", "1", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) >= {"objective", "upper_bound", "rounds", "violations", "seconds"} and out["violations"] == 0
+    assert len(out["rounds"]) == 2 and set(out["rounds"][0]) == {f"P{i}" for i in range(16)}
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"rounds": 2, "tables": [{"id": "A", "capacity": 4}], "participants": [{"id": "x"}, {"id": "x"}]}')
+    proc = subprocess.run([MATCHER, "seat", "solve", str(bad), "--json"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "x" in proc.stderr and proc.stdout == ""
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.integers(12, 30), st.integers(0, 10_000), st.integers(1, 3), st.integers(1, 4))
+def test_reseating_after_cancellations_keeps_every_rule_and_moves_only_the_lonely(n, seed, rounds, gone):
+    doc = instance(n, 5, 6, rounds, seed=seed, orgs=n - 2, conflicts=2, fixed=1)
+    try:
+        inst = parse_instance(doc)
+        first = solve_seating(inst, time_limit_s=0.1, seed=seed)
+    except InvalidInput:
+        return
+    rng = random.Random(seed)
+    cancelled = set(rng.sample(range(1, n), gone))  # P0 is a fixed host: keep them
+    kept = [i for i in range(n) if i not in cancelled]
+    doc2 = dict(doc, participants=[doc["participants"][i] for i in kept],
+                affinity=[a for a in doc["affinity"] if int(a[0][1:]) in kept and int(a[1][1:]) in kept],
+                conflicts=[c for c in doc["conflicts"] if int(c[0][1:]) in kept and int(c[1][1:]) in kept])
+    inst2 = parse_instance(doc2)
+    previous = {j: tuple(first.value.rounds[r][i] for r in range(rounds)) for j, i in enumerate(kept)}
+    result = reseat(inst2, previous)
+    assert violations(inst2, result.seating.value.rounds) == []
+    moved = {(r, p) for r, p, _, _ in result.moved}
+    for j in previous:
+        for r in range(rounds):
+            if (r, j) not in moved:
+                assert result.seating.value.rounds[r][j] == previous[j][r]
+    for r, _, _, to in result.moved:  # only someone left alone moves, and to company
+        assert sum(1 for t in result.seating.value.rounds[r] if t == to) >= 2
+
+
+@pytest.mark.parametrize("text,expect", [
+    (json.dumps({"rounds": 1, "tables": [{"id": f"T{t}", "capacity": 1} for t in range(300_000)],
+                 "participants": [{"id": f"P{i}"} for i in range(6)]}), "tables が多すぎます"),
+    (json.dumps({"rounds": 20, "tables": [{"id": f"T{t}", "capacity": 1} for t in range(2500)],
+                 "participants": [{"id": f"P{i}"} for i in range(2500)]}), "多すぎます"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": ["P1", "P2"]}),
+     "participants[0] はオブジェクト"),
+    (json.dumps({"rounds": 1, "tables": 7, "participants": [{"id": "P1"}]}), "tables は配列"),
+    ('{"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}], '
+     '"affinity": [["A", "B", ' + "9" * 5000 + ']]}', "JSON として読めません"),
+    ('{"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}], '
+     '"affinity": [["A", "B", NaN]]}', "JSON として読めません"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}],
+                 "affinity": [["A", "B", 1.5]]}), "affinity[0] は [id_a, id_b, 整数"),
+    (json.dumps({"rounds": 1, "tables": [{"id": "T", "capacity": 4}], "participants": [{"id": "A"}, {"id": "B"}],
+                 "affinity": [["A", "B", 10**10]]}), "affinity[0] は [id_a, id_b, 整数"),
+    ("[" * 100_000, "JSON として読めません"),
+])
+@pytest.mark.slow  # runs the command in a subprocess or loads the embedder
+def test_bad_instances_are_one_line_errors_before_any_work(tmp_path, text, expect):
+    done = _solve_cli(tmp_path, text)
+    assert done.returncode == 2 and done.stdout == "", done.stderr[-500:]
+    assert expect in done.stderr and "Traceback" not in done.stderr
+    assert len([ln for ln in done.stderr.splitlines() if ln.strip()]) <= 2  # one message (Rich may wrap it)
+
+
+def test_construction_counts_against_the_time_limit():
+    """An instance inside every cap whose greedy start would take minutes stops at the hard limit."""
+    import time
+
+    from matcher.solve.seating import HARD_LIMIT_FACTOR
+
+    doc = {"rounds": 20, "tables": [{"id": f"T{t}", "capacity": 4} for t in range(500)],
+           "participants": [{"id": f"P{i}", "org": f"O{i}"} for i in range(2000)]}
+    inst = parse_instance(doc)
+    started = time.perf_counter()
+    with pytest.raises(InvalidInput) as info:
+        solve_seating(inst, time_limit_s=0.5, seed=0)
+    elapsed = time.perf_counter() - started
+    assert "制限時間" in info.value.message_ja
+    assert elapsed < 1.0 * HARD_LIMIT_FACTOR + 5  # the limit is max(seconds, 1) × the factor; slack for a busy machine

@@ -1,0 +1,109 @@
+"""Hostile and careless input, as the probe of the service sent it: each gets a 4xx with a Japanese
+message (or a row error inside an otherwise good import), bounded memory, and nothing half-stored.
+
+The store and the import job, run against SQLite and the local PostgreSQL (one schema per test)."""
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import select
+
+from matcher.store.db import current_revision, session_scope, upgrade
+from matcher.store.tables import Decision, Organization, Suggestion
+
+
+def test_a_future_dated_decision_stored_before_the_bound_is_repaired_by_the_upgrade(bare_engine):
+    from sqlalchemy import text
+
+    from matcher.store.db import upgrade
+
+    upgrade(bare_engine, "0007")
+    with bare_engine.begin() as conn:
+        conn.execute(text("INSERT INTO suggestion (run_id, query_type, query_id, candidate_type, candidate_id, kind, rank, "
+                          "score, model_version, features, explanation, created_at) VALUES ('r', 'need', 1, 'organization',"
+                          " 2, 'partner', 1, 0.5, 'cold-start-v1', '{}', '', '2026-11-30 00:00:00')"))
+        conn.execute(text("INSERT INTO decision (suggestion_id, kind, verdict, decided_at, created_at) VALUES "
+                          "(1, 'coordinator', 'accept', '9999-12-31 23:59:59', '2026-11-30 01:00:00')"))
+    upgrade(bare_engine)
+    with session_scope(bare_engine) as s:
+        dec = s.exec(select(Decision)).one()
+    assert dec.decided_at == dec.created_at
+
+
+def test_upgrade_creates_every_table_and_is_idempotent(engine):
+    names = set(inspect(engine).get_table_names())
+    assert {"organization", "document", "capability", "need", "researchseed", "suggestion", "decision",
+            "constraint", "modelversion", "forumevent", "participant", "seatassignment", "emailmessage",
+            "forummeeting", "digestitem", "maillink", "outcome", "user", "auditlog", "storeversion", "authsession", "job", "alembic_version"} <= names
+    assert upgrade(engine) == current_revision(engine) == "0009"
+
+
+def test_decisions_are_appended_never_overwritten(engine):
+    with session_scope(engine) as s:
+        sug = Suggestion(run_id="r1", query_type="need", query_id=1, candidate_type="organization",
+                         candidate_id=2, kind="partner", rank=1, score=0.5, model_version="cold-start")
+        s.add(sug)
+        s.flush()
+        s.add(Decision(suggestion_id=sug.id, verdict="reject", reason="距離"))
+        s.add(Decision(suggestion_id=sug.id, verdict="accept"))
+    with session_scope(engine) as s:
+        verdicts = [d.verdict for d in s.exec(select(Decision).order_by(Decision.id))]
+    assert verdicts == ["reject", "accept"]
+
+
+def test_japanese_text_round_trips_exactly(engine):
+    name = "株式会社髙﨑精工①～テスト（架空）"
+    with session_scope(engine) as s:
+        s.add(Organization(external_id="J1", name=name))
+    with session_scope(engine) as s:
+        assert s.exec(select(Organization.name)).one() == name
+        assert s.exec(text("SELECT COUNT(*) FROM organization")).one()[0] == 1
+
+
+def test_migration_to_json_columns_keeps_stored_values(bare_engine):
+    """A database made before 0002 (JSON kept as text) upgrades with its values readable."""
+    from matcher.store.tables import AuditLog, ModelVersion
+
+    upgrade(bare_engine, "0001")
+    with bare_engine.begin() as conn:
+        conn.execute(text("INSERT INTO suggestion (run_id, query_type, query_id, candidate_type, candidate_id, kind, "
+                          "rank, score, model_version, features, explanation, created_at) VALUES ('r', 'need', 1, "
+                          "'organization', 2, 'partner', 1, 0.5, 'cold-start-v1', '{\"coverage\": 0.5}', '', "
+                          "CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO modelversion (version, kind, path, metrics, features, events_used, status, "
+                          "trained_at) VALUES ('v1', 'blended', '/x', '{\"candidate\": {\"auc\": 0.9}}', "
+                          "'[\"coverage\"]', 3, 'candidate', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO auditlog (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x', '')"))
+    assert upgrade(bare_engine) == "0009"  # through 0002 (JSON columns) to head
+    with session_scope(bare_engine) as s:
+        assert s.exec(select(Suggestion)).one().features == {"coverage": 0.5}
+        mv = s.exec(select(ModelVersion)).one()
+        assert mv.metrics == {"candidate": {"auc": 0.9}} and mv.features == ["coverage"]
+        assert s.exec(select(AuditLog)).one().detail == {}
+
+
+def test_store_versions_move_with_the_data_they_count(engine):
+    from matcher.store.db import store_versions
+    from matcher.store.tables import AuditLog
+
+    before = store_versions(engine)
+    with session_scope(engine) as s:
+        s.add(AuditLog(action="nothing-cached"))
+    assert store_versions(engine) == before
+    with session_scope(engine) as s:
+        s.add(Organization(external_id="V1", name="版テスト（架空）"))
+        s.flush()
+        s.add(Organization(external_id="V2", name="版テスト2（架空）"))  # one bump per transaction
+    mid = store_versions(engine)
+    assert mid["data"] == before["data"] + 1 and mid["decisions"] == before["decisions"]
+    with session_scope(engine) as s:
+        s.add(Suggestion(run_id="r", query_type="need", query_id=1, candidate_type="organization", candidate_id=1,
+                         kind="partner", rank=1, score=0.1, model_version="cold-start-v1"))
+        s.flush()
+        s.add(Decision(suggestion_id=s.exec(select(Suggestion.id)).first(), verdict="accept"))
+    after = store_versions(engine)
+    assert after["decisions"] == mid["decisions"] + 1 and after["data"] == mid["data"]
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.add(Organization(external_id="V3", name="失敗（架空）"))
+        s.flush()
+        raise RuntimeError("rolled back")
+    assert store_versions(engine) == after  # a rolled-back change bumps nothing
