@@ -111,3 +111,12 @@ def ranker_ja(version: str, decisions: int | None = None) -> str:
     number = version.rsplit("v", 1)[-1].lstrip("0") or "0"
     learned = f"、判定 {decisions:,} 件から学習" if decisions else ""
     return f"学習済みモデル 第{number}版{learned}"
+
+
+# 適合度 (fit) of a score, the same words for a firm, a seed and a group.
+FIT_BANDS = ((0.6, "高"), (0.4, "中"))
+
+
+def fit_label(score: float) -> str:
+    return next((label for floor, label in FIT_BANDS if score >= floor), "低")
+

@@ -28,11 +28,13 @@ pages = APIRouter(include_in_schema=False)
 
 @api.post("/needs/{need_id}/groups", tags=["groups"], response_model=views.GroupsOut)
 def make_groups(need_id: Id, user: Staff, st: State, k: Annotated[int, Query(ge=1, le=10)] = 3,
-                max_size: Annotated[int, Query(ge=1, le=10)] = 5) -> views.GroupsOut:
-    """共同受注グループの提案（最適化） / the k best groups that together cover the need's processes."""
+                max_size: Annotated[int, Query(ge=1, le=10)] = 5,
+                mode: Annotated[str, Query(pattern="^(complement|capacity)$")] = "complement") -> views.GroupsOut:
+    """共同受注グループの提案（最適化）。mode=capacity は同一工程の共同受注 / the k best groups that
+    together cover the need's processes (capacity: firms pooling capacity on the same processes)."""
     from matcher.services.groups import propose_groups
 
-    return views.groups_out(propose_groups(st.context(), need_id, k, max_size))
+    return views.groups_out(propose_groups(st.context(), need_id, k, max_size, mode=mode))
 
 
 @api.get("/sig", tags=["groups"], response_model=views.SigsOut)
@@ -54,17 +56,6 @@ def drop_member(suggestion_id: Id, body: DropIn, user: Staff, st: State) -> Memb
 
     dec = drop_group_member(st.engine, suggestion_id, body.org_id, user.email)
     return MemberDroppedOut(decision_id=dec.id, suggestion_id=suggestion_id, dropped=body.org_id)
-
-
-@pages.post("/needs/{need_id}/groups")
-async def need_groups(need_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
-
-    from matcher.services.groups import propose_groups
-
-    page_user(request, user, "admin", "coordinator")
-    await check_csrf(request, st)
-    await run_in_threadpool(lambda: propose_groups(st.context(), need_id, 3, 5))
-    return RedirectResponse(f"/needs/{need_id}?message=grouped#groups", 303)
 
 
 @pages.get("/sig", response_class=HTMLResponse)

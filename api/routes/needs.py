@@ -120,8 +120,12 @@ def need_board(st, need_id: int) -> dict[str, Any]:
 @pages.get("/needs/{need_id}", response_class=HTMLResponse)
 def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, message: str = "",
               whynot: str = "") -> Response:
-
     user = page_user(request, user, "admin", "coordinator")
+    return _need_view(request, st, user, need_id, message, whynot)
+
+
+def _need_view(request: Request, st, user, need_id: int, message: str = "", whynot: str = "",
+               **extra: Any) -> Response:
     need = directory.get_need(st.engine, need_id)
     if need is None:
         raise HTTPException(404, "案件が見つかりません / need not found")
@@ -134,9 +138,41 @@ def need_page(need_id: Id, request: Request, st: State, user: OptionalUser, mess
             why = why_not_out(why_not(st.context(), need_id, whynot.strip()[:64]))
         except MatcherError as exc:
             why_error = exc.message_ja
+    board = need_board(st, need_id)
     return render(request, st, "need.html", user, need=need, verdict_ja=VERDICT_JA, reasons_ja=REASONS_JA,
                   message=MESSAGES.get(message, ""), whynot=whynot[:64], why=why, why_error=why_error,
-                  **need_board(st, need_id))
+                  group_fixes=_group_fixes(st, need_id, board["groups"]), **board, **extra)
+
+
+def _group_fixes(st, need_id: int, groups: list) -> dict[int, tuple[list[str], dict[str, list]]]:
+    """For each group a member was dropped from: the processes it no longer covers, and the best
+    allowed firms for each (members still in it left out)."""
+    from matcher.services.groups import replacements
+
+    out = {}
+    for g in groups:
+        kept = [m for m in g.members if not m.dropped]
+        if len(kept) == len(g.members):
+            continue
+        lost = [p for p in g.covered if not any(p in m.covers for m in kept)]
+        found = replacements(st.context(), need_id, tuple(lost), {m.org_id for m in kept}) if lost else {}
+        out[g.id] = (lost, found)
+    return out
+
+
+@pages.post("/needs/{need_id}/groups", response_class=HTMLResponse)
+async def need_groups(need_id: Id, request: Request, st: State, user: OptionalUser) -> Response:
+    """Propose groups; when there are none, the page says why (a process no allowed firm does, or
+    firms that can do it alone) instead of showing nothing."""
+    from matcher.services.groups import propose_groups
+
+    user = page_user(request, user, "admin", "coordinator")
+    form = await check_csrf(request, st)
+    mode = "capacity" if form.get("mode") == "capacity" else "complement"
+    proposal = await run_in_threadpool(lambda: propose_groups(st.context(), need_id, 3, 5, mode=mode))
+    if proposal.groups:
+        return RedirectResponse(f"/needs/{need_id}?message=grouped#groups", 303)
+    return await run_in_threadpool(lambda: _need_view(request, st, user, need_id, group_outcome=views.groups_out(proposal)))
 
 
 @pages.get("/needs/{need_id}/shortlist.xlsx")

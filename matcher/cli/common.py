@@ -143,7 +143,7 @@ def match_context():
 def render_shortlist(p: dict) -> None:
     head = p.get("need") or p.get("seed") or p.get("org") or {}
     title = head.get("title") or head.get("name") or ""
-    req = head.get("required_capabilities")
+    req = head.get("required_processes")
     out.print(f"\n[bold]{head.get('external_id', '')} {title}[/bold]" + (f"　必要工程: {'・'.join(req)}" if req else ""))
     table = Table(show_lines=False)
     for col in ("順位", "候補", "所在地", "スコア", "理由"):

@@ -35,8 +35,9 @@ def groups_cmd(
     need: Annotated[str | None, typer.Option(help="案件ID or id")] = None,
     k: Annotated[int, typer.Option("--k", min=1, max=10, help="how many distinct groups")] = 3,
     max_size: Annotated[int, typer.Option("--max-size", min=1, max=10)] = 5,
-    seconds: Annotated[float, typer.Option(min=0.1, max=600)] = 10.0,
+    seconds: Annotated[float, typer.Option(min=0.1, max=600, help="for all k groups together")] = 1.0,
     store: Annotated[bool, typer.Option("--store/--no-store")] = True,
+    capacity: Annotated[bool, typer.Option("--capacity", help="同一工程の共同受注: pool capacity on the same processes")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """必要工程をすべて担える企業の組み合わせ（最適化） / the k best groups covering a need's processes."""
@@ -47,18 +48,23 @@ def groups_cmd(
     from matcher import views
     from matcher.services.groups import propose_groups
 
-    result = views.groups_out(propose_groups(match_context(), need, k, max_size, seconds, store))
+    result = views.groups_out(propose_groups(match_context(), need, k, max_size, seconds, store,
+                                                    "capacity" if capacity else "complement"))
 
     def render(p: dict) -> None:
-        out.print(f"\n[bold]{p['need']['external_id']} {p['need']['title']}[/bold]　必要工程: {'・'.join(p['need']['required_capabilities'])}")
+        out.print(f"\n[bold]{p['need']['external_id']} {p['need']['title']}[/bold]　必要工程: {'・'.join(p['need']['required_processes'])}")
         for g in p["groups"]:
             state = "最適" if g["status"] == "optimal" else f"暫定（gap {g['gap']:.3f}）"
-            out.print(f"\n{g['rank']}. スコア {g['score']:.3f}（{state}）")
+            out.print(f"\n案 {g['rank']}. 適合度 {g['fit_label']}（{state}）")
             for m in g["members"]:
                 out.print(f"  {'幹事' if m['role'] == 'lead' else '　　'} {m['org']['name']}（{m['org']['city'] or ''}）: {'・'.join(m['covers'])}")
             out.print(f"  {g['explanation']}")
+        if p["solo"]:
+            out.print("\n単独で対応可能: " + "、".join(f"{s['org']['name']}（適合度 {s['fit_label']}）" for s in p["solo"]))
+        if not p["groups"] and not p["infeasible"]:
+            out.print("\n共同受注グループはありません（2 社以上で、それぞれが他社にない工程を担う組み合わせがありません）")
         if p["infeasible"]:
-            out.print(f"\n対応できる企業が候補にない工程: {'・'.join(p['infeasible']['uncovered'])}")
+            out.print(f"\n対応できる企業が登録されていない工程: {'・'.join(p['infeasible']['uncovered'])}")
             for n in p["infeasible"]["nearest"]:
                 out.print(f"  {n['process']}: {n['name']} — {n['why']}")
 

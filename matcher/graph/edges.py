@@ -7,7 +7,8 @@ here and carried on the edge; explanations and rendering read them from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
@@ -25,7 +26,7 @@ from matcher.graph.model import CandidateType, History, Party, Ranked, ScoredEdg
 from matcher.graph.scorers import Scorer, feature_matrix
 from matcher.search.retrieve import DEPTH, Retriever
 from matcher.text import lemmas
-from matcher.text.terms import shared_terms
+from matcher.text.terms import TermStats, shared_terms
 from matcher.timing import Clock
 
 
@@ -38,17 +39,30 @@ class EdgeBuilder:
     history: History
     scorer: Scorer
 
+    _stats: dict[str, TermStats] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def term_stats(self, owner_type: str) -> TermStats:
+        """Noun document frequencies over one candidate corpus (every organisation, or every seed),
+        computed once per context: what tells a pair's specific shared words from template ones."""
+        if owner_type not in self._stats:
+            owners = [ids for (t, _), ids in self.retriever.docs_of_.items() if t == owner_type]
+            self._stats[owner_type] = TermStats.of("\n".join(self.doc_text.get(d, "") for d in ids) for ids in owners)
+        return self._stats[owner_type]
+
     @property
     def model_version(self) -> str:
         return getattr(self.scorer, "version", "unknown")
 
     def rank(self, query: Party, candidate_type: CandidateType, qvec: np.ndarray, depth: int = DEPTH,
-             timings: dict[str, float] | None = None) -> Ranked:
+             timings: dict[str, float] | None = None, owners: Iterable[int] | None = None) -> Ranked:
         """Allowed edges sorted by score (ties by id), and the excluded ones with their reason.
-        ``timings`` (if given) accumulates seconds per stage: retrieve, constraints, features, score."""
+        ``owners``: score exactly these candidates instead of retrieving them. ``timings`` (if
+        given) accumulates seconds per stage: retrieve, constraints, features, score."""
         clock = Clock(timings)
         parties = self.parties[candidate_type]
-        hits = self.retriever.candidates(qvec, lemmas(query.text, normalized=True), candidate_type, depth)
+        query_lemmas = lemmas(query.text, normalized=True)
+        hits = (self.retriever.hits_for(qvec, query_lemmas, candidate_type, owners) if owners is not None
+                else self.retriever.candidates(qvec, query_lemmas, candidate_type, depth))
         hits = [h for h in hits if h.owner_id in parties]
         clock.lap("retrieve")
         bm25_top = max((h.bm25_max for h in hits), default=0.0)
@@ -86,7 +100,7 @@ class EdgeBuilder:
         """Fill the edge's matched terms, score drivers and Japanese reason (top-k edges only:
         tokenising both texts is the costly part)."""
         cand_text = "\n".join(self.doc_text.get(d, "") for d in (edge.hit.doc_ids if edge.hit else []))
-        edge.matched_terms = tuple(shared_terms(edge.query.text, cand_text))
+        edge.matched_terms = tuple(shared_terms(edge.query.text, cand_text, stats=self.term_stats(edge.candidate.type)))
         x = np.array([edge.features[f] for f in FEATURES])
         contrib = self.scorer.contributions(x)
         ordered = sorted(contrib.items(), key=lambda kv: -abs(kv[1]))[:n_drivers]

@@ -71,10 +71,10 @@ class EdgeReason:
                 # The other side's place: the candidate's for a coordinator or the requester, the
                 # requester's for the candidate (never the reader's own city read back).
                 city = self.query_city if viewer == "candidate" else self.candidate_city
-                where = _WHERE.get(self.distance)
+                where = place_ja(self.distance, city)
                 if where:
                     prefix = "依頼元は" if viewer == "candidate" else ""
-                    parts.append(prefix + where.format(city=city or "同一市"))
+                    parts.append(prefix + where)
                 if viewer != "candidate" and self.certifications:
                     parts.append("・".join(self.certifications))
         elif self.similarity is not None:
@@ -82,6 +82,12 @@ class EdgeReason:
         if self.terms and (viewer == "coordinator" or other_public or self.candidate_type == "seed"):
             parts.append(f"共通語：{'・'.join(self.terms)}")
         return "、".join(parts)
+
+
+def place_ja(distance: str, city: str | None) -> str:
+    """「日野市内」「近隣（八王子市）」「多摩地域（立川市）」, or nothing when it is farther."""
+    where = _WHERE.get(distance)
+    return where.format(city=city or "同一市") if where else ""
 
 
 def reason_ja(edge: ScoredEdge) -> str:

@@ -114,6 +114,19 @@ class Retriever:
                 for (owner, rrf), docs, (dmax, dmean, bmax, best)
                 in zip(fused, docs_per_owner, stats, strict=True)]
 
+    def hits_for(self, query_vec: np.ndarray, query_lemmas: Sequence[str], owner_type: str,
+                 owners: Iterable[int]) -> list[Hit]:
+        """Hits for owners named by the caller rather than found by search (a joint-order group
+        needs the best firms for each process, wherever they rank): the same exact statistics,
+        no fusion rank."""
+        owners = [o for o in dict.fromkeys(owners) if self.docs_of(owner_type, o)]
+        docs_per_owner = [self.docs_of(owner_type, o) for o in owners]
+        raw = self.bm25.score_array(query_lemmas)
+        stats = self._owner_stats(query_vec, raw, docs_per_owner)
+        return [Hit(owner_id=o, rrf=0.0, dense_max=dmax, dense_mean=dmean, bm25_max=bmax,
+                    best_doc=docs[best] if docs else None, doc_ids=docs)
+                for o, docs, (dmax, dmean, bmax, best) in zip(owners, docs_per_owner, stats, strict=True)]
+
     def _owner_stats(self, query_vec: np.ndarray, raw: np.ndarray,
                      docs_per_owner: list[list[int]]) -> list[tuple[float, float, float, int]]:
         """Per owner: max and mean exact cosine over its indexed documents, max BM25 score, and

@@ -9,6 +9,7 @@ filters by either.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -172,6 +173,7 @@ def get_need(engine: Engine, need_id: int) -> NeedRecord | None:
 SIZE_CLASSES = {"s": ("20名以下", 0, 20), "m": ("21〜100名", 21, 100), "l": ("101〜300名", 101, 300),
                 "xl": ("301名以上", 301, None)}
 PAGE_SIZE = 20
+MAX_RANKED = 5_000  # matches ranked per query (pages beyond are not useful to a reader)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,22 +211,69 @@ class DirectoryPage:
     facets: Facets
 
 
+def _kana_variants(word: str) -> tuple[str, ...]:
+    """The word, and its hiragana written as katakana (すてんれす → ステンレス): people type loanwords
+    in hiragana when the IME has not converted them."""
+    kata = "".join(chr(ord(c) + 0x60) if "\u3041" <= c <= "\u3096" else c for c in word)
+    return (word,) if kata == word else (word, normalize(kata))
+
+
+def _matches(variants: tuple[str, ...]):
+    """Organisations one query word (any of its variants) occurs in: id, name, processes,
+    equipment, certifications or any of their documents."""
+    conds = []
+    for w in variants:
+        in_docs = select(Document.owner_id).where(Document.owner_type == "organization",
+                                                  Document.text.contains(w, autoescape=True))
+        conds += [Organization.external_id == w, Organization.id.in_(in_docs), *(
+            col.contains(w, autoescape=True) for col in (Organization.name, Organization.processes,
+                                                         Organization.equipment, Organization.certifications))]
+    return or_(*conds)
+
+
+BM25_K1, BM25_B = 1.2, 0.75
+
+
+def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]], published) -> list[Organization]:
+    """The matched organisations by BM25 over the same fields the filter reads (term frequency as
+    occurrences in name, processes, equipment, certifications and documents; document frequency
+    over every published organisation), ties by name."""
+    n = max(1, s.exec(select(func.count()).select_from(published.subquery())).one())
+    df = {v: s.exec(select(func.count()).select_from(published.where(_matches(v)).subquery())).one() for v in words}
+    ids = [o.id for o in rows]
+    docs: dict[int, list[str]] = {}
+    for owner, text in s.exec(select(Document.owner_id, Document.text).where(
+            Document.owner_type == "organization", Document.owner_id.in_(ids or [-1]))):
+        docs.setdefault(owner, []).append(text)
+    texts = {o.id: "\n".join([o.name or "", o.processes or "", o.equipment or "", o.certifications or "",
+                              *docs.get(o.id, [])]) for o in rows}
+    avg = sum(len(x) for x in texts.values()) / max(1, len(texts))
+
+    def score(o: Organization) -> float:
+        text, total = texts[o.id], 0.0
+        for v in words:
+            tf = max(text.count(w) for w in v)
+            idf = math.log(1 + (n - df[v] + 0.5) / (df[v] + 0.5))
+            total += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(text) / max(avg, 1)))
+        return total
+
+    return sorted(rows, key=lambda o: (-score(o), o.name or "", o.id))
+
+
 def directory_search(engine: Engine, q: str = "", city: str = "", process: str = "", cert: str = "",
                      size: str = "", page: int = 1, industry: str = "") -> DirectoryPage:
     """Published organisations only. Every word of ``q`` must occur (AND) in the name, processes,
     equipment, certifications or profile text; words and stored text are normalised alike
-    (NFKC, 表記ゆれ), so 全角/半角 and variant spellings match. ``industry`` is a JSIC code prefix
-    (middle ``24``, minor ``245``, detail ``2452``) matched against the organisations' declared
-    and inferred industry codes."""
-    words = [w for w in normalize(q or "").split() if w][:10]
+    (NFKC, 表記ゆれ, hiragana read as katakana too), so 全角/半角 and variant spellings match.
+    With words, results are ranked by BM25 over those fields (then name); without, by name.
+    ``industry`` is a JSIC code prefix (middle ``24``, minor ``245``, detail ``2452``) matched
+    against the organisations' declared and inferred industry codes."""
+    words = [_kana_variants(w) for w in normalize(q or "").split() if w][:10]
     with session_scope(engine) as s:
-        stmt = select(Organization).where(Organization.deleted_at.is_(None), Organization.publish.is_(True))
-        for w in words:
-            in_docs = select(Document.owner_id).where(Document.owner_type == "organization",
-                                                      Document.text.contains(w, autoescape=True))
-            stmt = stmt.where(or_(Organization.external_id == w, Organization.id.in_(in_docs), *(
-                col.contains(w, autoescape=True) for col in (Organization.name, Organization.processes,
-                                                             Organization.equipment, Organization.certifications))))
+        published = select(Organization).where(Organization.deleted_at.is_(None), Organization.publish.is_(True))
+        stmt = published
+        for v in words:
+            stmt = stmt.where(_matches(v))
         if city:
             stmt = stmt.where(Organization.city == normalize(city))
         if process:
@@ -240,9 +289,14 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
             if high is not None:
                 stmt = stmt.where(Organization.employees <= high)
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
-        pages = max(1, -(-total // PAGE_SIZE))
+        pages = max(1, -(-(min(total, MAX_RANKED) if words else total) // PAGE_SIZE))
         page = min(max(1, page), pages)
-        rows = s.exec(stmt.order_by(Organization.external_id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        if words:
+            matched = _bm25_order(s, list(s.exec(stmt.limit(MAX_RANKED))), words, published)
+            rows = matched[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+        else:
+            rows = s.exec(stmt.order_by(Organization.name, Organization.id)
+                          .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
         ids = [o.id for o in rows] or [-1]
         profiles = {d.owner_id: d.text for d in s.exec(select(Document).where(
             Document.owner_type == "organization", Document.kind == "profile", Document.owner_id.in_(ids)))}

@@ -26,9 +26,11 @@ from matcher.graph.model import (
 from matcher.learn.decisions import pair_decisions
 from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
+from matcher.services.suggestions import Verdict, read_edges
 from matcher.solve import capped as exposure_caps
 from matcher.store.db import session_scope
 from matcher.store.tables import Suggestion, utcnow
+from matcher.text.terms import missing_terms
 from matcher.timing import Clock
 
 
@@ -147,7 +149,9 @@ def shortlist_all_needs(ctx: MatchContext, kind: ShortlistKind = "partners", k: 
 
 @dataclass(kw_only=True)
 class WhyNot:
-    """Why an organisation is (or is not) on a need's shortlist."""
+    """Why an organisation is (or is not) on a need's shortlist, in the terms a coordinator checks:
+    the processes it lacks, the need's words its texts never use, the constraint or the
+    coordinator's own earlier verdict that keeps it off, and its rank against the list shown."""
 
     need: Party
     org: Party
@@ -157,25 +161,46 @@ class WhyNot:
     score: float | None = None
     kth_score: float | None = None
     features: dict[str, float] = field(default_factory=dict)
-    k: int = 10
+    k: int = DEFAULT_K
+    missing: tuple[str, ...] = ()  # required processes the organisation does not list
+    missing_terms: tuple[str, ...] = ()  # the need's words none of its texts uses (most frequent first)
+    decision: Verdict | None = None  # the latest coordinator verdict on this pair, any run
 
 
-def why_not(ctx: MatchContext, need_ref: str | int, org_ref: str | int, k: int = 10) -> WhyNot:
+MISSING_TERMS = 5
+
+
+def _missing_terms(ctx: MatchContext, query: Party, org: Party) -> tuple[str, ...]:
+    docs = ctx.edges.retriever.docs_of("organization", org.id)
+    return tuple(missing_terms(query.text, "\n".join(ctx.edges.doc_text.get(d, "") for d in docs), MISSING_TERMS))
+
+
+def _pair_verdict(ctx: MatchContext, need_id: int, org_id: int) -> Verdict | None:
+    edges = [e for e in read_edges(ctx.engine, query=("need", need_id), decided_only=False)
+             if e.candidate_type == "organization" and e.candidate_id == org_id]
+    return next((e.pair_decision for e in edges if e.pair_decision is not None), None)
+
+
+def why_not(ctx: MatchContext, need_ref: str | int, org_ref: str | int, k: int = DEFAULT_K) -> WhyNot:
+    """``k``: the length of the list the coordinator is looking at (the page's and the API's)."""
     need = ctx.find_need(need_ref)
     org = ctx.org_parties[ctx.find_org(org_ref).id]
     query = ctx.need_party(need)
+    base = {"need": query, "org": org, "k": k, "decision": _pair_verdict(ctx, need.id, org.id),
+            "missing": tuple(p for p in query.required if p not in org.processes),
+            "missing_terms": _missing_terms(ctx, query, org)}
     reason = ctx.edges.constraints.why_not(query.org_id, org.id)
     if reason:
-        return WhyNot(need=query, org=org, status="excluded", reason_code=reason, k=k)
+        return WhyNot(status="excluded", reason_code=reason, **base)
     ranked = ctx.edges.rank(query, "organization", query_vector(ctx, query))
     ids = [e.candidate.id for e in ranked.edges]
     if org.id not in ids:
-        return WhyNot(need=query, org=org, status="not_retrieved", k=k)
+        return WhyNot(status="not_retrieved", **base)
     pos = ids.index(org.id)
     edge = ranked.edges[pos]
     kth = ranked.edges[min(k, len(ranked.edges)) - 1].score
-    return WhyNot(need=query, org=org, status="shortlisted" if pos < k else "ranked_below", rank=pos + 1,
-                  score=edge.score, kth_score=kth, features=edge.features, k=k)
+    return WhyNot(status="shortlisted" if pos < k else "ranked_below", rank=pos + 1, score=edge.score,
+                  kth_score=kth, features=edge.features, **base)
 
 
 __all__ = ["DEPTH", "WhyNot", "build_shortlist", "query_vector", "shortlist_all_needs", "shortlist_need",

@@ -4,8 +4,10 @@ Each organisation (firms, universities, institutes) and each locally hosted rese
 point: the mean of its documents' e5 vectors, joined with its process tags (one-hot, weighted 0.5),
 normalised. Which clustering and how many groups is decided by a measured criterion — the mean
 silhouette (cosine) of k-means and of Ward's agglomerative clustering for every k in range, the
-best pair wins, and the table of scores is returned with the proposals. A SIG is labelled with
-its most distinctive lemmas (class-based TF-IDF: frequent inside, rare in other clusters),
+best pair wins, and the table of scores is returned with the proposals; a cluster of fewer than
+three organisations joins its nearest neighbour. A SIG is labelled with its most distinctive
+whole words (compound nouns; class-based TF-IDF: frequent inside, rare in other clusters; never a
+word most texts use, never part of a longer word),
 convened by a research institution in it when there is one (else the firm closest to the
 cluster's centre), and each member carries why it is there (its processes and the theme words its
 text contains).
@@ -93,19 +95,53 @@ def choose_clustering(X: np.ndarray, ks: range, seed: int = 0) -> tuple[str, int
     return best[1], best[2], best[3], scores
 
 
-def _distinctive_terms(texts_by_cluster: dict[int, list[str]], n: int = 5) -> dict[int, list[str]]:
-    """Class-based TF-IDF over noun lemmas: frequent in the cluster, rare across clusters."""
-    from matcher.text.terms import nouns
+COMMON_SHARE = 0.5  # a word in more than this share of all points' texts names no theme (「日野市」, 「架空」)
+MIN_ORGS = 3  # a study group is at least three organisations
 
-    counts = {c: Counter(t for text in texts for t in set(nouns(text))) for c, texts in texts_by_cluster.items()}
+
+def _distinctive_terms(texts_by_cluster: dict[int, list[str]], n: int = 5) -> dict[int, list[str]]:
+    """Class-based TF-IDF over whole words (compound nouns): frequent in the cluster, rare across
+    clusters; never a word most texts use, and never a word that is part of a longer word the
+    cluster's texts contain (「クレーン」 where they say 「天井クレーン」)."""
+    from matcher.text.terms import compounds
+
+    counts = {c: Counter(t for text in texts for t in set(compounds(text))) for c, texts in texts_by_cluster.items()}
+    n_texts = sum(len(texts) for texts in texts_by_cluster.values())
+    everywhere = sum(counts.values(), Counter())  # texts using each word, over every cluster
     df = Counter(t for cnt in counts.values() for t in cnt)
     n_clusters = len(counts)
     out = {}
     for c, cnt in counts.items():
         size = max(len(texts_by_cluster[c]), 1)
-        ranked = sorted(cnt, key=lambda t: (-(cnt[t] / size) * math.log(1 + n_clusters / df[t]), t))
+        words = [t for t in cnt if everywhere[t] / max(n_texts, 1) <= COMMON_SHARE]
+        whole = [t for t in words if not any(t != w and t in w for w in cnt)]
+        ranked = sorted(whole, key=lambda t: (-(cnt[t] / size) * math.log(1 + n_clusters / df[t]), t))
         out[c] = [t for t in ranked if cnt[t] >= 2][:n] or ranked[:n]
     return out
+
+
+def _without_name(p: Party) -> str:
+    return p.text.replace(p.name, " ") if p.name else p.text
+
+
+def _merge_small(clusters: dict[int, list[int]], X: np.ndarray, parties: list[Party]) -> dict[int, list[int]]:
+    """Clusters with fewer than MIN_ORGS organisations join the nearest cluster that has enough
+    (by centre), so every proposed group is one a convener could hold a meeting with."""
+    def orgs(idx: list[int]) -> int:
+        return sum(1 for i in idx if parties[i].type == "organization")
+
+    big = {c: idx for c, idx in clusters.items() if orgs(idx) >= MIN_ORGS}
+    if not big:
+        return clusters
+    centres = {c: X[idx].mean(axis=0) for c, idx in big.items()}
+    merged = {c: list(idx) for c, idx in big.items()}
+    for c, idx in sorted(clusters.items()):
+        if c in big:
+            continue
+        for i in idx:
+            nearest = max(centres, key=lambda b: (float(X[i] @ centres[b]), -b))
+            merged[nearest].append(i)
+    return {c: sorted(idx) for c, idx in merged.items()}
 
 
 def propose_sigs(ctx: MatchContext, ks: range = range(4, 13), seed: int = 0) -> SigProposal:
@@ -114,7 +150,9 @@ def propose_sigs(ctx: MatchContext, ks: range = range(4, 13), seed: int = 0) -> 
     clusters: dict[int, list[int]] = {}
     for i, c in enumerate(labels):
         clusters.setdefault(int(c), []).append(i)
-    terms = _distinctive_terms({c: [parties[i].text for i in idx] for c, idx in clusters.items()})
+    clusters = _merge_small(clusters, X, parties)
+    # A text quoting its own name (「○○大学（架空）は…」) says nothing about a theme: names are left out.
+    terms = _distinctive_terms({c: [_without_name(parties[i]) for i in idx] for c, idx in clusters.items()})
     sigs = []
     for c, idx in sorted(clusters.items(), key=lambda kv: (-len(kv[1]), kv[0])):
         centre = X[idx].mean(axis=0)

@@ -4,8 +4,12 @@ A set-cover model with what a coordinator weighs: maximise the members' edge sco
 pairwise affinity of members who share a table well (past joint work, nearby, complementary
 rather than overlapping capabilities), minus a cost per member (a group of two beats a group of
 four that is barely better), subject to coverage of every process, a size limit and no conflict
-pair inside the group. CP-SAT proves optimality (or states the gap); the k best distinct groups
-come from no-good cuts, each solve excluding every group found so far (``k_best``).
+pair inside the group. A joint order is at least two firms, and in the usual, complementary mode
+every member brings a process no other member covers (a firm that adds nothing is not a partner;
+a need one firm covers alone has no group, and says so). The capacity mode (同一工程の共同受注)
+drops that rule: firms pool their capacity on the same processes. CP-SAT proves optimality (or
+states the gap); the k best distinct groups come from no-good cuts, each solve excluding every
+group found so far (``k_best``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class GroupProblem:
     conflicts: frozenset[frozenset[int]] = frozenset()
     max_size: int = 5
     member_cost: int = 0
+    min_size: int = 2
+    complementary: bool = True  # every member covers a process no other member covers
 
     def uncovered(self) -> list[str]:
         """Required processes no candidate in the pool can do (then no group exists)."""
@@ -49,7 +55,10 @@ class GroupProblem:
         ids = set(members)
         by_id = {c.id: c for c in self.candidates}
         covered = set().union(*(by_id[i].covers for i in ids)) if ids else set()
-        return (0 < len(ids) <= self.max_size and set(self.required) <= covered
+        if self.complementary and any(not (by_id[i].covers - set().union(*(by_id[j].covers for j in ids - {i})))
+                                      for i in ids):
+            return False
+        return (max(1, self.min_size) <= len(ids) <= self.max_size and set(self.required) <= covered
                 and not any(frozenset(p) in self.conflicts for p in itertools.combinations(ids, 2)))
 
 
@@ -73,6 +82,19 @@ def k_best(problem: GroupProblem, k: int = 3, time_limit_s: float = 10.0, seed: 
     for proc in problem.required:
         model.add_bool_or([x[c.id] for c in problem.candidates if proc in c.covers])
     model.add(sum(x.values()) <= problem.max_size)
+    model.add(sum(x.values()) >= max(1, problem.min_size))
+    if problem.complementary:
+        # x_i ⇒ some process of i that no other chosen member covers (u[i, p]: i alone covers p).
+        for c in problem.candidates:
+            alone = []
+            for proc in sorted(c.covers):
+                u = model.new_bool_var(f"u{c.id}_{proc}")
+                model.add_implication(u, x[c.id])
+                for other in problem.candidates:
+                    if other.id != c.id and proc in other.covers:
+                        model.add_implication(u, x[other.id].Not())
+                alone.append(u)
+            model.add_bool_or(alone).only_enforce_if(x[c.id]) if alone else model.add(x[c.id] == 0)
     for pair in problem.conflicts:
         a, b = tuple(pair)
         if a in x and b in x:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from matcher.text import tagger
@@ -29,8 +32,101 @@ def nouns(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def shared_terms(query_text: str, cand_text: str, limit: int = 5) -> list[str]:
-    """Nouns that literally occur in both texts (surface forms, so they can be quoted)."""
+# A word used by more than this share of a corpus's owners is its template ("…年に日野市で創業",
+# "…を中心に"): it says nothing about one pair. Below MIN_OWNERS there is too little to tell.
+BOILERPLATE_SHARE = 0.2
+MIN_OWNERS = 20
+
+
+@dataclass(frozen=True)
+class TermStats:
+    """How many owners (organisations, seeds) of one corpus use each noun."""
+
+    df: dict[str, int]
+    n: int
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> TermStats:
+        df: dict[str, int] = {}
+        n = 0
+        for text in texts:
+            n += 1
+            for t in set(nouns(text)):
+                df[t] = df.get(t, 0) + 1
+        return cls(df, n)
+
+    def idf(self, term: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(term, 0) + 1)) + 1.0
+
+    def boilerplate(self, term: str) -> bool:
+        return self.n >= MIN_OWNERS and self.df.get(term, 0) / self.n > BOILERPLATE_SHARE
+
+
+def shared_terms(query_text: str, cand_text: str, limit: int = 5, stats: TermStats | None = None) -> list[str]:
+    """Nouns that literally occur in both texts (surface forms, so they can be quoted); with the
+    candidate corpus's ``stats``, its template words are left out and the rarest come first."""
     cand_set = set(nouns(cand_text))
-    terms = [t for t in dict.fromkeys(nouns(query_text)) if t in cand_set]
-    return [t for t in terms if t in query_text and t in cand_text][:limit]
+    terms = [t for t in dict.fromkeys(nouns(query_text)) if t in cand_set and t in query_text and t in cand_text]
+    if stats is not None:
+        terms = sorted((t for t in terms if not stats.boilerplate(t)), key=lambda t: -stats.idf(t))
+    return terms[:limit]
+
+
+def missing_terms(query_text: str, cand_text: str, limit: int = 5) -> list[str]:
+    """The query's nouns the candidate's texts never use, the most repeated first (why-not)."""
+    counts: dict[str, int] = {}
+    for t in nouns(query_text):
+        counts[t] = counts.get(t, 0) + 1
+    ranked = sorted(counts, key=lambda t: (-counts[t], list(counts).index(t)))
+    return [t for t in ranked if t not in cand_text][:limit]
+
+
+@lru_cache(maxsize=4096)
+def compounds(text: str) -> tuple[str, ...]:
+    """Whole words as a reader writes them: runs of nouns joined with their prefixes, noun-like
+    suffixes and a leading 形状詞 (天井+クレーン → 天井クレーン, クリーン+ルーム → クリーンルーム,
+    中+小+製造+業 → 中小製造業), so a label never quotes a fragment of a compound. A number is part
+    of the word when it names a thing (5軸マシニングセンタ, 3Dプリンタ, SS400) and ends it when it
+    counts (「1985年」, 「30名」, 「500台」 are not words to label anything with)."""
+    out: list[str] = []
+    run: list[str] = []
+    nouns_in_run = 0
+
+    def close() -> None:
+        nonlocal run, nouns_in_run
+        word = "".join(run)
+        if nouns_in_run and len(word) >= 2 and word not in _TERM_STOP:
+            out.append(word)
+        run, nouns_in_run = [], 0
+
+    words = list(tagger()(text))
+    skip_counter = False
+    for i, w in enumerate(words):
+        pos1, pos2 = w.feature.pos1, w.feature.pos2
+        if skip_counter:
+            skip_counter = False
+            if pos1 == "名詞" and w.feature.pos3 == "助数詞可能":
+                continue
+        if pos1 == "名詞" and pos2 == "数詞":
+            nxt = words[i + 1] if i + 1 < len(words) else None
+            counts = nxt is not None and nxt.feature.pos1 == "名詞" and nxt.feature.pos3 == "助数詞可能"
+            names = (nxt is not None and nxt.feature.pos1 == "名詞" and nxt.feature.pos2 != "数詞" and not counts) or (
+                run and run[-1].isascii() and run[-1].isalpha())
+            if names and not counts:
+                run.append(w.surface)
+            else:
+                close()
+                skip_counter = counts
+        elif pos1 == "名詞":
+            run.append(w.surface)
+            nouns_in_run += 1
+        elif pos1 == "接頭辞" or (pos1 == "形状詞" and not run):
+            if nouns_in_run:
+                close()
+            run.append(w.surface)
+        elif pos1 == "接尾辞" and pos2 == "名詞的" and nouns_in_run:
+            run.append(w.surface)
+        else:
+            close()
+    close()
+    return tuple(out)

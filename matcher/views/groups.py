@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from matcher.labels import fit_label
 from matcher.services.groups import GroupProposal
 from matcher.services.sig import SigMember, SigProposal
 from matcher.views.shortlists import NeedOut, need_out
@@ -32,6 +33,8 @@ class LeadOut(BaseModel):
 class GroupOut(BaseModel):
     rank: int
     score: float
+    fit: float  # the members' mean edge score
+    fit_label: str  # 適合度 高 / 中 / 低, as for a single candidate
     suggestion_id: int | None
     status: str
     gap: float
@@ -55,14 +58,26 @@ class InfeasibleOut(BaseModel):
     nearest: list[NearestOut]
 
 
+class SoloOut(BaseModel):
+    """A firm that can do every required process alone (「単独で対応可能」)."""
+
+    org: MemberOrgOut
+    score: float
+    fit_label: str
+    reason: str
+
+
 class GroupsOut(BaseModel):
     need: NeedOut
+    mode: str  # complement | capacity (同一工程の共同受注)
     groups: list[GroupOut]
+    solo: list[SoloOut]
     infeasible: InfeasibleOut | None
 
 
 def groups_out(p: GroupProposal) -> GroupsOut:
-    groups = [GroupOut(rank=g.rank, score=g.score, suggestion_id=g.suggestion_id, status=g.status, gap=g.gap,
+    groups = [GroupOut(rank=g.rank, score=g.score, fit=g.fit, fit_label=fit_label(g.fit),
+                       suggestion_id=g.suggestion_id, status=g.status, gap=g.gap,
                        lead=LeadOut(id=g.lead.id, name=g.lead.name), covered=list(g.covered),
                        explanation=g.explanation,
                        members=[GroupMemberOut(org=MemberOrgOut(id=m.edge.candidate.id,
@@ -75,7 +90,10 @@ def groups_out(p: GroupProposal) -> GroupsOut:
         infeasible = InfeasibleOut(uncovered=p.uncovered, nearest=[
             NearestOut(process=n.process, kind=n.kind, id=n.id, external_id=n.external_id, name=n.name, why=n.why)
             for n in p.nearest])
-    return GroupsOut(need=need_out(p.need), groups=groups, infeasible=infeasible)
+    solo = [SoloOut(org=MemberOrgOut(id=e.candidate.id, external_id=e.candidate.external_id, name=e.candidate.name,
+                                     city=e.candidate.city), score=e.score, fit_label=fit_label(e.score), reason=e.reason)
+            for e in p.solo]
+    return GroupsOut(need=need_out(p.need), mode=p.mode, groups=groups, solo=solo, infeasible=infeasible)
 
 
 class SigMemberOut(BaseModel):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from matcher.dates import format_jst
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
-from matcher.labels import KIND_JA, REASONS_EN, REASONS_JA
+from matcher.labels import FIT_BANDS, KIND_JA, REASONS_EN, REASONS_JA, REJECT_REASON_JA, VERDICT_JA, fit_label  # noqa: F401 — FIT_BANDS shown by pages
 from matcher.search.retrieve import DEPTH
 from matcher.services.shortlists import WhyNot
-from matcher.views.suggestions import DecisionOut
+from matcher.views.suggestions import DecisionOut, decision_out
 
 
 class OrgOut(BaseModel):
@@ -117,13 +118,10 @@ class WhyNotOut(BaseModel):
     score: float | None = None
     kth_score: float | None = None
     features: dict[str, float] | None = None
-
-
-FIT_BANDS = ((0.6, "高"), (0.4, "中"))
-
-
-def fit_label(score: float) -> str:
-    return next((label for floor, label in FIT_BANDS if score >= floor), "低")
+    k: int | None = None  # the length of the list it was ranked against
+    missing_processes: list[str] | None = None
+    missing_terms: list[str] | None = None
+    decision: DecisionOut | None = None  # the coordinator's latest verdict on this pair
 
 
 def org_out(p: Party) -> OrgOut:
@@ -188,11 +186,34 @@ def batch_out(g: ScoredGraph) -> BatchOut:
 
 
 def why_not_out(w: WhyNot) -> WhyNotOut:
-    base = {"need": w.need.external_id, "org": w.org.external_id, "name": w.org.name, "status": w.status}
+    base = {"need": w.need.external_id, "org": w.org.external_id, "name": w.org.name, "status": w.status, "k": w.k,
+            "missing_processes": list(w.missing), "missing_terms": list(w.missing_terms),
+            "decision": decision_out(w.decision)}
+    details = why_not_details(w)
     if w.status == "excluded":
         code = w.reason_code or ""
-        return WhyNotOut(**base, reason_code=code, reason=REASONS_JA.get(code, code))
+        return WhyNotOut(**base, reason_code=code, reason="。".join([f"除外: {REASONS_JA.get(code, code)}", *details]))
     if w.status == "not_retrieved":
-        return WhyNotOut(**base, reason=f"検索上位 {DEPTH} 件（意味・語句の両方）に入っていません")
+        head = f"検索上位 {DEPTH} 件（意味・語句の両方）に入っていません"
+        return WhyNotOut(**base, reason="。".join([head, *details]))
+    head = (f"{w.rank} 位で、表示中の上位 {w.k} 件に入っています（スコア {w.score:.3f}）" if w.status == "shortlisted"
+            else f"{w.rank} 位で、表示中の上位 {w.k} 件の最下位スコア {w.kth_score:.3f} に届きません"
+                 f"（この候補 {w.score:.3f}）")
     return WhyNotOut(**base, rank=w.rank, score=w.score, kth_score=w.kth_score, features=w.features,
-                     reason=f"{w.rank} 位（上位 {w.k} 件の最下位スコア {w.kth_score:.3f}、この候補 {w.score:.3f}）")
+                     reason="。".join([head, *details]))
+
+
+def why_not_details(w: WhyNot) -> list[str]:
+    """The parts a coordinator reads after the verdict: processes, words, earlier decisions."""
+    out = []
+    if w.missing:
+        out.append(f"必要工程のうち {'・'.join(w.missing)} を登録していません")
+    elif w.need.required:
+        out.append("必要工程はすべて登録しています")
+    if w.missing_terms:
+        out.append(f"案件の語「{'・'.join(w.missing_terms)}」が紹介文にありません")
+    if w.decision is not None:
+        verdict = VERDICT_JA.get(w.decision.verdict, w.decision.verdict)
+        why = f"（理由: {REJECT_REASON_JA.get(w.decision.reason or '', w.decision.reason)}）" if w.decision.reason else ""
+        out.append(f"{format_jst(w.decision.at)} に担当者がこの組み合わせを「{verdict}」としています{why}")
+    return out

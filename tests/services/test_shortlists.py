@@ -169,3 +169,24 @@ def test_suggestions_are_stored_in_rank_order_with_their_ids_on_both_stores(engi
         assert (row.candidate_id, row.rank, row.explanation, row.kind) == (e.candidate.id, e.rank, e.reason, "partner")
         assert row.features == dict(sorted(e.features.items())) and row.members is None
         assert row.model_version == "v-test" and row.created_at is not None
+
+
+def test_why_not_says_what_is_missing_and_what_a_coordinator_decided(own_demo):
+    from matcher.services.decisions import record_decision
+    from matcher.views.shortlists import why_not_out
+
+    out = sl.shortlist_need(own_demo, "HN001", "partners", 20, store=True)
+    below = out.candidates[15]
+    record_decision(own_demo.engine, below.suggestion_id, "reject", reason="distance", by="coord@example.jp")
+    w = sl.why_not(own_demo, "hn001", below.candidate.external_id.lower())  # ids as people type them
+    assert w.status == "ranked_below" and w.rank == 16 and w.k == sl.DEFAULT_K
+    assert w.missing == tuple(p for p in w.need.required if p not in below.candidate.processes)
+    assert w.decision is not None and (w.decision.verdict, w.decision.reason) == ("reject", "distance")
+    text = why_not_out(w).reason
+    assert text.startswith(f"16 位で、表示中の上位 {sl.DEFAULT_K} 件の最下位スコア")
+    assert "担当者がこの組み合わせを「却下」としています（理由: 距離）" in text and "日" in text
+    if w.missing:
+        assert f"必要工程のうち {'・'.join(w.missing)} を登録していません" in text
+    docs = own_demo.edges.retriever.docs_of("organization", below.candidate.id)
+    cand_text = "".join(own_demo.edges.doc_text[d] for d in docs)
+    assert all(term in w.need.text and term not in cand_text for term in w.missing_terms)

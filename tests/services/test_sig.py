@@ -21,3 +21,19 @@ def test_sig_proposals_are_chosen_by_silhouette_labelled_and_convened(demo_ctx):
     assert [[m.party.id for m in s.members] for s in again.sigs] == [[m.party.id for m in s.members] for s in p.sigs]
     out = views.as_json(views.sigs_out(p))
     assert set(out["sigs"][0]) == {"label", "terms", "members", "seeds", "convener"}
+
+
+def test_sig_labels_are_whole_words_a_coordinator_could_print(demo_ctx):
+    from matcher.services.sig import MIN_ORGS, propose_sigs
+    from matcher.text.terms import compounds
+
+    p = propose_sigs(demo_ctx, seed=0)
+    texts = [m.party.text for s in p.sigs for m in s.members + s.seeds]
+    share = {t: sum(t in x for x in texts) / len(texts) for s in p.sigs for t in s.terms}
+    for s in p.sigs:
+        assert len(s.members) >= MIN_ORGS
+        words = {w for m in s.members + s.seeds for w in compounds(m.party.text)}
+        for t in s.terms:
+            longer = [w for w in words if t in w and w != t]
+            assert not longer, (s.label, t, longer[:3])  # never a fragment of a longer word
+            assert share[t] <= 0.5 and t != "架空", (s.label, t)

@@ -109,7 +109,7 @@ def test_seat_solve_command(tmp_path):
 
 @settings(max_examples=20, deadline=None)
 @given(st.integers(12, 30), st.integers(0, 10_000), st.integers(1, 3), st.integers(1, 4))
-def test_reseating_after_cancellations_keeps_every_rule_and_moves_only_the_lonely(n, seed, rounds, gone):
+def test_reseating_after_cancellations_keeps_every_rule_and_moves_only_whom_it_must(n, seed, rounds, gone):
     doc = instance(n, 5, 6, rounds, seed=seed, orgs=n - 2, conflicts=2, fixed=1)
     try:
         inst = parse_instance(doc)
@@ -176,3 +176,47 @@ def test_construction_counts_against_the_time_limit():
     elapsed = time.perf_counter() - started
     assert "制限時間" in info.value.message_ja
     assert elapsed < 1.0 * HARD_LIMIT_FACTOR + 5  # the limit is max(seconds, 1) × the factor; slack for a busy machine
+
+
+def _mixed_forum(n_companies: int, n_others: int, tables: int, cap: int) -> dict:
+    people = [{"id": f"C{i}", "org": f"C{i}", "kind": "company"} for i in range(n_companies)]
+    people += [{"id": f"U{i}", "org": f"U{i}", "kind": "university" if i % 2 else "support"} for i in range(n_others)]
+    # The research side likes each other best: left alone, a search would seat them together.
+    aff = [[a["id"], b["id"], 9 if a["kind"] != "company" and b["kind"] != "company" else 1]
+           for i, a in enumerate(people) for b in people[i + 1:]]
+    return {"rounds": 1, "tables": [{"id": f"T{t}", "capacity": cap} for t in range(tables)],
+            "participants": people, "affinity": aff}
+
+
+def test_every_table_gets_a_company_when_there_are_enough():
+    doc = _mixed_forum(4, 8, 3, 4)
+    inst = parse_instance(doc)
+    rounds = solve_seating(inst, time_limit_s=0.5, seed=1).value.rounds
+    kinds = [p["kind"] for p in doc["participants"]]
+    for t in range(3):
+        assert "company" in {kinds[p] for p, at in enumerate(rounds[0]) if at == t}
+    # With fewer companies than tables the rule cannot hold, and is not asked for.
+    few = parse_instance(_mixed_forum(2, 10, 3, 4))
+    assert violations(few, solve_seating(few, time_limit_s=0.2).value.rounds) == []
+
+
+def test_reseating_restores_a_lost_company_and_evens_out_the_tables():
+    doc = _mixed_forum(4, 8, 3, 4)
+    inst = parse_instance(doc)
+    seats = solve_seating(inst, time_limit_s=0.5, seed=2).value.rounds[0]
+    kinds = [p["kind"] for p in doc["participants"]]
+    at = {t: [p for p, s in enumerate(seats) if s == t] for t in range(3)}
+    lone = next(t for t, ps in at.items() if sum(kinds[p] == "company" for p in ps) == 1)
+    other = next(t for t in at if t != lone)
+    gone = {next(p for p in at[lone] if kinds[p] == "company"),
+            *[p for p in at[other] if kinds[p] != "company"][:2]}
+    kept = [i for i in range(len(seats)) if i not in gone]
+    doc2 = dict(doc, participants=[doc["participants"][i] for i in kept],
+                affinity=[a for a in doc["affinity"] if all(x in {doc["participants"][i]["id"] for i in kept}
+                                                            for x in a[:2])])
+    inst2 = parse_instance(doc2)
+    result = reseat(inst2, {j: (seats[i],) for j, i in enumerate(kept)})
+    after = result.seating.value.rounds[0]
+    assert violations(inst2, result.seating.value.rounds) == []  # the table that lost its company has one again
+    sizes = [after.count(t) for t in range(3)]
+    assert max(sizes) - min(sizes) <= 1 and result.moved

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlmodel import select
 
 from matcher.errors import Conflict
+from matcher.graph.explain import place_ja
+from matcher.graph.features import distance_class
 from matcher.labels import KIND_JA
 from matcher.services.forum.events import find_event
 from matcher.store.db import session_scope
@@ -59,6 +61,15 @@ class ForumChart:
     meetings: int
 
 
+def partner_place(orgs: dict[int, Organization], me: int, partner: int) -> str:
+    """Where the reader's partner is, seen from the reader (「近隣（八王子市）」); nothing for a
+    partner that is not public, or far away."""
+    a, b = orgs.get(me), orgs.get(partner)
+    if a is None or b is None or not b.publish or me == partner:
+        return ""
+    return place_ja(distance_class(a.city, b.city), b.city)
+
+
 def forum_chart(engine: Engine, event_ref: str | int) -> ForumChart:
     """What the printed chart shows: one page per round, and each person's itinerary."""
     event = find_event(engine, event_ref)
@@ -67,8 +78,9 @@ def forum_chart(engine: Engine, event_ref: str | int) -> ForumChart:
     with session_scope(engine) as s:
         people = {p.id: p for p in s.exec(select(Participant).where(Participant.event_id == event.id,
                                                                     Participant.cancelled.is_(False)))}
-        orgs = {o.id: o.name for o in s.exec(select(Organization).where(
+        org_rows = {o.id: o for o in s.exec(select(Organization).where(
             Organization.id.in_({p.org_id for p in people.values()} or {-1})))}
+        orgs = {i: o.name for i, o in org_rows.items()}
         seats = s.exec(select(SeatAssignment).where(SeatAssignment.event_id == event.id)
                        .order_by(SeatAssignment.round, SeatAssignment.table_no, SeatAssignment.participant_id)).all()
         meetings = s.exec(select(ForumMeeting).where(ForumMeeting.event_id == event.id)).all()
@@ -88,7 +100,8 @@ def forum_chart(engine: Engine, event_ref: str | int) -> ForumChart:
         if m.participant_a in people and m.participant_b in people:
             for me, other in ((m.participant_a, m.participant_b), (m.participant_b, m.participant_a)):
                 o = people[other]
-                met.setdefault((me, m.round), []).append(Meeting(o.person, orgs.get(o.org_id, ""), m.reason, m.affinity))
+                reason = "、".join(x for x in (partner_place(org_rows, people[me].org_id, o.org_id), m.reason) if x)
+                met.setdefault((me, m.round), []).append(Meeting(o.person, orgs.get(o.org_id, ""), reason, m.affinity))
     itineraries = []
     for pid in sorted(people, key=lambda i: (orgs.get(people[i].org_id, ""), people[i].person)):
         stops = tuple(Stop(r, t, tuple(sorted(met.get((pid, r), []), key=lambda x: -x.affinity)))

@@ -4,7 +4,7 @@ and the same run queued on the one job runner."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, update
@@ -169,7 +169,9 @@ def pair_reason(ctx: MatchContext, plan: ForumPlan, key: tuple[int, int]) -> str
             ctx.edges.explain(edge)
         a, b = (ctx.orgs.get(plan.people[i].org_id) for i in key)
         both_public = all(o is not None and o.publish for o in (a, b))
-        text = edge.why.text("coordinator") if both_public else edge.why.text("requester", other_public=False)
+        # The place is the reader's partner's, so the chart writes it per reader (forum_chart).
+        why = replace(edge.why, distance="elsewhere")
+        text = why.text("coordinator") if both_public else why.text("requester", other_public=False)
         reasons.insert(0, text or "技術・事業の内容が近い")
     if not reasons:
         a, b = plan.people[key[0]], plan.people[key[1]]

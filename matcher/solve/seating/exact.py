@@ -6,7 +6,7 @@ import itertools
 import time
 
 from matcher.solve.result import Solution
-from matcher.solve.seating.instance import SeatingInstance, _aff, _bad
+from matcher.solve.seating.instance import SeatingInstance, _aff, _bad, companies_everywhere, is_company
 from matcher.solve.seating.search import Seating, seating_solution
 
 MAX_EXACT_TERMS = 3_000_000  # pair × table × round products above which the CP-SAT model is not built
@@ -46,6 +46,11 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
             for ps in by_org.values():
                 if len(ps) > 1:
                     m.add(sum(x[p, t, r] for p in ps) <= 1)
+            if companies_everywhere(inst):  # a table in use has a company
+                companies = sum(x[p, t, r] for p in range(n) if is_company(inst, p))
+                for p in range(n):
+                    if not is_company(inst, p):
+                        m.add(x[p, t, r] <= companies)
     terms = []
     for a, b in itertools.combinations(range(n), 2):
         together = []

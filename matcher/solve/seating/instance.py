@@ -189,6 +189,16 @@ def check_feasible(inst: SeatingInstance) -> None:
                            f"{pa!r} and {pb!r} fixed at table {name!r} would meet in every round")
 
 
+def companies_everywhere(inst: SeatingInstance) -> bool:
+    """With at least as many companies as tables, every table in use gets one in every round: a
+    table of only universities, institutes and support staff is a table no company came for."""
+    return sum(1 for p in inst.people if p[2] == "company") >= len(inst.tables)
+
+
+def is_company(inst: SeatingInstance, p: int) -> bool:
+    return inst.people[p][2] == "company"
+
+
 # -- evaluation -------------------------------------------------------------------------------------
 def _aff(inst: SeatingInstance, a: int, b: int) -> int:
     return inst.affinity.get((a, b) if a < b else (b, a), 0)
@@ -207,6 +217,7 @@ def objective(inst: SeatingInstance, rounds: tuple[tuple[int, ...], ...] | list[
 
 def violations(inst: SeatingInstance, rounds) -> list[str]:
     out, met = [], set()
+    mix = companies_everywhere(inst)
     for ri, r in enumerate(rounds):
         if len(r) != len(inst.people):
             out.append(f"round {ri}: not everyone seated")
@@ -217,6 +228,8 @@ def violations(inst: SeatingInstance, rounds) -> list[str]:
         for t, members in by_table.items():
             if len(members) > inst.tables[t][1]:
                 out.append(f"round {ri}: table {inst.tables[t][0]} over capacity")
+            if mix and members and not any(is_company(inst, p) for p in members):
+                out.append(f"round {ri}: table {inst.tables[t][0]} has no company")
             orgs = [inst.people[p][1] for p in members]
             if len(orgs) != len(set(orgs)):
                 out.append(f"round {ri}: table {inst.tables[t][0]} has two people of one organisation")

@@ -11,7 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from matcher.solve.result import Solution, Status
-from matcher.solve.seating.instance import SeatingInstance, _aff, _bad, objective, upper_bound
+from matcher.solve.seating.instance import (
+    SeatingInstance,
+    _aff,
+    _bad,
+    companies_everywhere,
+    is_company,
+    objective,
+    upper_bound,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class _State:
 
     def __init__(self, inst: SeatingInstance, seats: list[list[int]]) -> None:
         self.inst = inst
+        self.mix = companies_everywhere(inst)
         self.seats = seats  # round → person → table
         self.members = [[set() for _ in inst.tables] for _ in seats]
         for r, row in enumerate(seats):
@@ -59,6 +68,14 @@ class _State:
             if inst.people[q][1] == inst.people[p][1] or key in inst.conflicts or self.met.get(key, 0) > 0:
                 return False
         return True
+
+    def mixed(self, r: int, t: int, leaving: int | None = None, joining: int | None = None) -> bool:
+        """Does table t keep a company (when it has anyone) after ``leaving`` goes and ``joining``
+        comes? Always true when the forum has fewer companies than tables."""
+        if not self.mix:
+            return True
+        people = (self.members[r][t] - {leaving}) | ({joining} if joining is not None else set())
+        return not people or any(is_company(self.inst, q) for q in people)
 
     def gain(self, r: int, p: int, t: int, leaving: int | None = None) -> int:
         return sum(_aff(self.inst, p, q) for q in self.members[r][t] if q not in (p, leaving))
@@ -105,7 +122,8 @@ def construct(inst: SeatingInstance, rng: random.Random, deadline: float = float
             degree[b] += 1
         order = [p for p in range(n) if p not in inst.fixed]
         rng.shuffle(order)
-        order.sort(key=lambda p: -degree[p])
+        # Companies first when every table needs one, each to a table that has none yet.
+        order.sort(key=lambda p: (not (state.mix and is_company(inst, p)), -degree[p]))
         for p in order:
             if time.perf_counter() > deadline:
                 raise OutOfTime()
@@ -114,9 +132,13 @@ def construct(inst: SeatingInstance, rng: random.Random, deadline: float = float
                 return None
             # Fill evenly (full tables early make later rounds impossible under "never meet
             # twice"), and among equally full tables take the one with the most affinity.
-            t = max(options, key=lambda t: (-len(state.members[r][t]), state.gain(r, p, t), -t))
+            lacking = [t for t in options if state.mix and is_company(inst, p)
+                       and not any(is_company(inst, q) for q in state.members[r][t])]
+            t = max(lacking or options, key=lambda t: (-len(state.members[r][t]), state.gain(r, p, t), -t))
             row[p] = t
             state.members[r][t].add(p)
+        if not all(state.mixed(r, t) for t in range(tables)):
+            return None  # a table without a company: start again in another order
         for t in range(tables):
             for a, b in itertools.combinations(sorted(state.members[r][t]), 2):
                 state.met[(a, b)] = state.met.get((a, b), 0) + 1
@@ -181,7 +203,7 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
             if t == tp:
                 continue
             if len(state.members[r][t]) < inst.tables[t][1] and rng.random() < 0.3:
-                if state.fits(r, p, t):
+                if state.fits(r, p, t) and state.mixed(r, tp, leaving=p) and state.mixed(r, t, joining=p):
                     delta = state.gain(r, p, t) - state.gain(r, p, tp)
                     cand = ("move", p, t, None)
                 else:
@@ -191,7 +213,8 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
                 if not others:
                     continue
                 q = rng.choice(others)
-                if not (state.fits(r, p, t, leaving=q) and state.fits(r, q, tp, leaving=p)):
+                if not (state.fits(r, p, t, leaving=q) and state.fits(r, q, tp, leaving=p)
+                        and state.mixed(r, t, leaving=q, joining=p) and state.mixed(r, tp, leaving=p, joining=q)):
                     continue
                 delta = (state.gain(r, p, t, leaving=q) - state.gain(r, p, tp) + state.gain(r, q, tp, leaving=p)
                          - state.gain(r, q, t))
@@ -226,7 +249,8 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
                 r = rng.randrange(inst.rounds)
                 p, q = rng.sample(movable, 2) if len(movable) > 1 else (movable[0], movable[0])
                 tp, tq = state.seats[r][p], state.seats[r][q]
-                if tp != tq and state.fits(r, p, tq, leaving=q) and state.fits(r, q, tp, leaving=p):
+                if (tp != tq and state.fits(r, p, tq, leaving=q) and state.fits(r, q, tp, leaving=p)
+                        and state.mixed(r, tq, leaving=q, joining=p) and state.mixed(r, tp, leaving=p, joining=q)):
                     state.move(r, p, tq)
                     state.move(r, q, tp)
             current = objective(inst, state.seats)

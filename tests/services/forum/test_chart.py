@@ -38,6 +38,26 @@ def test_chart_has_a_page_per_round_and_every_itinerary(own_demo, tmp_path):
     assert pdf.startswith(b"%PDF") and b"/MediaBox [0 0 594.95996 841.91998]" in pdf  # A4 in points
 
 
+def test_each_reader_is_told_where_the_partner_is_and_no_template_word(own_demo):
+    import re
+
+    event = forum.import_participants(own_demo.engine, ROSTER, "所在地テスト").event_id
+    forum.seat_event(own_demo, event, rounds=2, table_size=8, seconds=0.5)
+    chart = forum.forum_chart(own_demo.engine, event)
+    with session_scope(own_demo.engine) as s:
+        orgs = {o.name: o for o in s.exec(select(Organization))}
+    placed = 0
+    for it in chart.itineraries:
+        for stop in it.stops:
+            for m in stop.meet:
+                for city in re.findall(r"(?:近隣|多摩地域)（([^）]+)）", m.reason):
+                    placed += 1
+                    assert city == orgs[m.org].city and orgs[m.org].publish, (it.org, m.org, m.reason)
+                for word in ("日野", "創業", "中心"):  # the demo profiles' template: 「…年に日野市で創業…を中心に」
+                    assert not re.search(rf"共通語：[^、/]*{word}", m.reason), m.reason
+    assert placed > 0
+
+
 def test_the_chart_never_names_a_confidential_match_or_quotes_a_non_public_firm(demo_copy):
     """The chart is handed to both people of every pair: an accepted suggestion for a 非公開 need
     is never given as a reason, and an organisation that is not public is never placed, certified

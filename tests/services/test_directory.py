@@ -1,0 +1,30 @@
+"""The public technology directory: published organisations only, ranked by relevance."""
+
+from matcher.exchange.catalog import import_file
+from matcher.services.directory import directory_search
+
+ORGS = """企業ID,企業名,種別,所在地,従業員数,加工・技術,技術紹介,公開
+B1,あおば商事（架空）,バイヤー,日野市,40,,溶接部品を調達しています。,はい
+W1,わかば溶接（架空）,企業,日野市,12,溶接;板金,溶接一筋。ステンレスの TIG 溶接、アルミ溶接、溶接後の歪み取りまで。,はい
+W2,いずみ板金（架空）,企業,八王子市,30,板金;溶接,板金加工と溶接。ステンレス筐体。,はい
+H1,ひみつ溶接（架空）,企業,日野市,5,溶接,溶接の専門工場。,いいえ
+"""
+
+
+def _store(engine, tmp_path):
+    (tmp_path / "orgs.csv").write_text(ORGS, encoding="utf-8")
+    assert not import_file(engine, tmp_path / "orgs.csv", "organizations").rejected
+    return engine
+
+
+def test_results_are_ranked_by_relevance_then_name_and_never_show_unpublished(engine, tmp_path):
+    _store(engine, tmp_path)
+    found = directory_search(engine, q="溶接")
+    assert [o.external_id for o in found.items] == ["W1", "W2", "B1"] and found.total == 3  # a buyer is not first
+    assert [o.external_id for o in directory_search(engine).items] == ["B1", "W2", "W1"]  # no words: by name
+
+
+def test_hiragana_reads_as_katakana_and_every_filter_is_kept(engine, tmp_path):
+    _store(engine, tmp_path)
+    assert {o.external_id for o in directory_search(engine, q="すてんれす").items} == {"W1", "W2"}
+    assert [o.external_id for o in directory_search(engine, q="すてんれす", process="溶接", city="八王子市").items] == ["W2"]
