@@ -44,10 +44,12 @@ from matcher.services.suggestions import accepted_edges, read_edges
 from matcher.store.db import session_scope
 from matcher.store.tables import (
     AuditLog,
+    Decision,
     DigestItem,
     EmailMessage,
     MailLink,
     Organization,
+    Suggestion,
 )
 
 log = logging.getLogger("matcher.digests")
@@ -131,11 +133,23 @@ def suggested_collaborators(ctx: Any, orgs: list[Organization], min_score: float
     for org in orgs:
         if org.id not in ctx.org_parties:
             continue
-        sl = shortlist_org(ctx, org.id, k=k, store=True)
-        good = [e.suggestion_id for e in sl.candidates if e.score >= min_score and e.suggestion_id]
+        answered = _answered_partners(ctx.engine, org.id)
+        sl = shortlist_org(ctx, org.id, k=k + len(answered), store=True)
+        good = [e.suggestion_id for e in sl.candidates
+                if e.score >= min_score and e.suggestion_id and e.candidate.id not in answered][:k]
         if good:
             out[org.id] = good
     return out
+
+
+def _answered_partners(engine: Engine, org_id: int) -> set[int]:
+    """Organisations this company already answered about (either side of the pair, any channel):
+    it is never asked about them again."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Suggestion.requester_org_id, Suggestion.candidate_org_id).where(
+            Decision.suggestion_id == Suggestion.id, Decision.kind == "company_reply",
+            Decision.org_id == org_id)).all()
+    return {x for pair in rows for x in pair if x is not None and x != org_id}
 
 
 # -- periods, caps, quiet hours -----------------------------------------------------------------------

@@ -269,3 +269,18 @@ def test_one_message_that_cannot_be_built_fails_alone(store, smtp, monkeypatch):
     with session_scope(engine) as s:
         c1 = s.exec(select(EmailMessage).where(EmailMessage.to_address == "c1@example.jp")).one()
     assert c1.status == "failed" and "broken header" in c1.last_error
+
+
+def test_suggested_collaborators_skip_partners_the_company_already_answered(own_demo):
+    from matcher.services.decisions import record_company_reply
+    from matcher.services.digests import suggested_collaborators
+
+    org = next(o for o in sorted(own_demo.orgs.values(), key=lambda o: o.id) if o.kind == "company" and o.email)
+    first = suggested_collaborators(own_demo, [org], min_score=0.0, k=2)[org.id]
+    with session_scope(own_demo.engine) as s:
+        answered = s.get(Suggestion, first[0]).candidate_org_id
+    record_company_reply(own_demo.engine, first[0], "declined", None, f"mail:{org.id}", org.id)
+    again = suggested_collaborators(own_demo, [org], min_score=0.0, k=2)[org.id]
+    with session_scope(own_demo.engine) as s:
+        partners = [s.get(Suggestion, i).candidate_org_id for i in again]
+    assert len(again) == 2 and answered not in partners
