@@ -16,7 +16,6 @@ from pydantic import ValidationError
 
 from matcher.errors import FileError
 from matcher.exchange.readers import (  # noqa: F401
-    _FORMULA_START,
     MAX_CELL_CHARS,
     MAX_COLUMNS,
     MAX_FILE_BYTES,
@@ -24,19 +23,6 @@ from matcher.exchange.readers import (  # noqa: F401
     MAX_NUMBER_CHARS,
     MAX_ROWS,
     MAX_XLSX_UNPACKED,
-    _cell,
-    _check_cells,
-    _csv_table,
-    _damaged_xlsx,
-    _json_depth,
-    _json_number,
-    _read_bytes,
-    _read_csv,
-    _read_json,
-    _read_xlsx,
-    _rows_from_table,
-    _too_many_rows,
-    _xlsx_table,
     clip,
     decode_text,
     detect_format,
@@ -49,7 +35,6 @@ from matcher.exchange.rows import (  # noqa: F401
     Record,
     RejectedRow,
     RowError,
-    _header_key,
     map_columns,
     map_headers,
 )

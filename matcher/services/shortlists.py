@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from matcher.graph.model import (
     CANDIDATE_TYPES,
     CapReport,
+    EdgeDecision,
     Party,
     ScoredEdge,
     ScoredGraph,
@@ -26,7 +27,6 @@ from matcher.graph.model import (
 from matcher.learn.decisions import pair_decisions
 from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
-from matcher.services.suggestions import Verdict, read_edges
 from matcher.solve import capped as exposure_caps
 from matcher.store.db import session_scope
 from matcher.store.tables import Suggestion, utcnow
@@ -164,7 +164,7 @@ class WhyNot:
     k: int = DEFAULT_K
     missing: tuple[str, ...] = ()  # required processes the organisation does not list
     missing_terms: tuple[str, ...] = ()  # the need's words none of its texts uses (most frequent first)
-    decision: Verdict | None = None  # the latest coordinator verdict on this pair, any run
+    decision: EdgeDecision | None = None  # the latest coordinator verdict on this pair, any run
 
 
 MISSING_TERMS = 5
@@ -175,18 +175,13 @@ def _missing_terms(ctx: MatchContext, query: Party, org: Party) -> tuple[str, ..
     return tuple(missing_terms(query.text, "\n".join(ctx.edges.doc_text.get(d, "") for d in docs), MISSING_TERMS))
 
 
-def _pair_verdict(ctx: MatchContext, need_id: int, org_id: int) -> Verdict | None:
-    edges = [e for e in read_edges(ctx.engine, query=("need", need_id), decided_only=False)
-             if e.candidate_type == "organization" and e.candidate_id == org_id]
-    return next((e.pair_decision for e in edges if e.pair_decision is not None), None)
-
-
 def why_not(ctx: MatchContext, need_ref: str | int, org_ref: str | int, k: int = DEFAULT_K) -> WhyNot:
     """``k``: the length of the list the coordinator is looking at (the page's and the API's)."""
     need = ctx.find_need(need_ref)
     org = ctx.org_parties[ctx.find_org(org_ref).id]
     query = ctx.need_party(need)
-    base = {"need": query, "org": org, "k": k, "decision": _pair_verdict(ctx, need.id, org.id),
+    base = {"need": query, "org": org, "k": k,
+            "decision": pair_decisions(ctx.engine, "need", need.id).get(("organization", org.id)),
             "missing": tuple(p for p in query.required if p not in org.processes),
             "missing_terms": _missing_terms(ctx, query, org)}
     reason = ctx.edges.constraints.why_not(query.org_id, org.id)

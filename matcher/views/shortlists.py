@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from matcher.dates import format_jst
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
-from matcher.labels import FIT_BANDS, KIND_JA, REASONS_EN, REASONS_JA, REJECT_REASON_JA, VERDICT_JA, fit_label  # noqa: F401 — FIT_BANDS shown by pages
+from matcher.labels import KIND_JA, REASONS_EN, REASONS_JA, REJECT_REASON_JA, VERDICT_JA, fit_label
 from matcher.search.retrieve import DEPTH
 from matcher.services.shortlists import WhyNot
 from matcher.views.suggestions import DecisionOut, decision_out

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from matcher.graph.model import EdgeDecision
 from matcher.services.suggestions import Driver, NeedHistory, StoredEdge, Verdict
 
 
@@ -90,7 +91,7 @@ class NeedHistoryOut(BaseModel):
     decisions: list[HistoryDecisionOut]
 
 
-def decision_out(v: Verdict | None) -> DecisionOut | None:
+def decision_out(v: Verdict | EdgeDecision | None) -> DecisionOut | None:
     if v is None:
         return None
     return DecisionOut(suggestion_id=v.suggestion_id, verdict=v.verdict, reason=v.reason, by=v.by, at=v.at)
