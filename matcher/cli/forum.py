@@ -30,17 +30,32 @@ app.add_typer(forum_app, name="forum")
 
 @seat_app.command("solve")
 def seat_solve_cmd(
-    file: Annotated[Path, typer.Argument(help="instance JSON: rounds, tables, participants, affinity, conflicts, fixed")],
+    file: Annotated[Path, typer.Argument(help="instance JSON (rounds, tables, participants, affinity, conflicts, "
+                                              "fixed), or an MDGPLIB file with --format mdgplib")],
     seconds: Annotated[float, typer.Option(min=0.1, max=3600)] = 30.0,
     seed: Annotated[int, typer.Option()] = 0,
+    fmt: Annotated[str, typer.Option("--format", help="json（席順） / mdgplib（最大多様性グループ分け）")] = "json",
     as_json: JsonOpt = False,
 ) -> None:
-    """席順を最適化（タブー探索） / seat participants over rounds so the right people meet."""
+    """席順を最適化（反復局所探索） / seat participants over rounds so the right people meet."""
+    if fmt not in ("json", "mdgplib"):
+        raise typer.BadParameter(f"--format は json か mdgplib です（{fmt!r}）")
+    if fmt == "mdgplib":
+        from matcher.solve.seating.mdgp import read_mdgplib, solve_mdgp
+        from matcher.views.solvers import grouping_json
+
+        inst = read_mdgplib(file)
+        with _seat_progress("グループ分け") as progress:
+            payload = grouping_json(inst, solve_mdgp(inst, seconds, seed, progress=progress))
+        emit(payload, as_json, lambda p: out.print(f"目的関数 {p['objective']:.6f}（{p['groups']} グループ、"
+                                                   f"{p['seconds']} 秒）"))
+        return
     from matcher.solve.seating import read_instance, solve
     from matcher.views.solvers import seating_json
 
     inst = read_instance(file)
-    result = seating_json(inst, solve(inst, seconds, seed))
+    with _seat_progress("席順") as progress:
+        result = seating_json(inst, solve(inst, seconds, seed, progress=progress))
     emit(result, as_json, lambda p: out.print(f"目的関数 {p['objective']}（上界 {p['upper_bound']}、違反 {p['violations']}、"
                                               f"{p['seconds']} 秒）"))
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from matcher.solve.result import Solution
 from matcher.solve.seating import Seating, SeatingInstance, violations
+from matcher.solve.seating.mdgp import Grouping, MdgpInstance
 from matcher.solve.setcover import SetCoverInstance
 
 
@@ -28,4 +29,16 @@ def seating_json(inst: SeatingInstance, sol: Solution[Seating]) -> dict[str, Any
             "gap": round(sol.gap or 0.0, 4),
             "rounds": [{inst.people[p][0]: inst.tables[t][0] for p, t in enumerate(r)} for r in rounds],
             "violations": len(violations(inst, rounds)), "iterations": sol.value.iterations,
+            "truncated": sol.status == "truncated"}
+
+
+def grouping_json(inst: MdgpInstance, sol: Solution[Grouping]) -> dict[str, Any]:
+    """An MDGP run: the objective in the file's units, each element's group (0-based, as in the
+    file) and each group's members."""
+    members: dict[int, list[int]] = {}
+    for i, g in enumerate(sol.value.groups):
+        members.setdefault(g, []).append(i)
+    return {**solution_json(sol), "instance": inst.name, "n": inst.n, "groups": len(inst.lo),
+            "assignment": list(sol.value.groups), "members": [members.get(g, []) for g in range(len(inst.lo))],
+            "evaluations": sol.value.evaluations, "descents": sol.value.iterations,
             "truncated": sol.status == "truncated"}

@@ -3,11 +3,13 @@
 Objective: the sum of pair affinity over the pairs that share a table in some round. Hard rules:
 everyone seated in every round, table capacity, at most one person per organisation at a table,
 no pair at the same table in two rounds, conflict pairs never together, fixed seats (a host stays
-at the table in every round). The solver is a tabu search over swap and move moves with
-incremental (delta) evaluation, from a feasible constructive start, restarted from perturbed
-bests until the time budget ends; the same seed gives the same seating. CP-SAT solves tiny
-instances exactly, as a check. The upper bound gives each person their best
-rounds × (largest table − 1) positive affinities, halved (each pair counted once).
+at the table in every round). The solver (``search``, its hot loop compiled in ``kernel``) is an
+iterated maxima search over moves and swaps in every round with O(1) evaluation from gain
+matrices; rules are penalties driven to zero by the same moves, so a full room is seated rather
+than refused; only a proof (``check_feasible``'s counting, CP-SAT on small rooms) says
+"impossible". The same seed and budget give the same seating. CP-SAT solves tiny instances
+exactly, as a check. Bounds: each person's best rounds × (largest table − 1) affinities halved,
+and the tighter b-matching LP (``lp_bound``). MDGPLIB files are read and solved by ``mdgp``.
 """
 
 
@@ -16,6 +18,7 @@ from matcher.solve.seating.exact import solve as solve_exact
 from matcher.solve.seating.instance import (
     SeatingInstance,
     check_feasible,
+    lp_bound,
     objective,
     parse_instance,
     read_instance,
@@ -23,8 +26,8 @@ from matcher.solve.seating.instance import (
     violations,
 )
 from matcher.solve.seating.reseat import Reseating, reseat
-from matcher.solve.seating.search import HARD_LIMIT_FACTOR, ITERATIONS_PER_SECOND, Seating, construct, solve
+from matcher.solve.seating.search import EVALS_PER_SECOND, HARD_LIMIT_FACTOR, Seating, solve
 
-__all__ = ["HARD_LIMIT_FACTOR", "ITERATIONS_PER_SECOND", "MAX_EXACT_TERMS", "Reseating", "Seating", "SeatingInstance",
-           "check_feasible", "construct", "exact_model_size", "objective", "parse_instance", "read_instance", "reseat",
+__all__ = ["EVALS_PER_SECOND", "HARD_LIMIT_FACTOR", "MAX_EXACT_TERMS", "Reseating", "Seating", "SeatingInstance",
+           "check_feasible", "lp_bound", "exact_model_size", "objective", "parse_instance", "read_instance", "reseat",
            "solve", "solve_exact", "upper_bound", "violations"]

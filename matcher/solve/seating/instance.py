@@ -35,6 +35,7 @@ MAX_CAPACITY = 100
 MAX_AFFINITY = 10**9  # per pair; sums over a seating stay exact in 64 bits
 MAX_PAIRS = 2_000_000  # affinity and conflict entries each
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_CELLS = 5_000_000  # people × tables × rounds: the solver's gain matrices (≈ 100 MB at this size)
 MAX_NUMBER_DIGITS = 12
 
 
@@ -90,6 +91,9 @@ def parse_instance(doc: Any, source: str = "instance") -> SeatingInstance:
         people.append((pid, str(p.get("org") or pid)[:200], str(p.get("kind") or "company")[:20]))
     if not tables or not people:
         raise _bad("テーブルと参加者が必要です", "tables and participants are required")
+    if len(people) * len(tables) * rounds > MAX_CELLS:
+        raise _bad(f"参加者 × テーブル × ラウンドが多すぎます（{len(people) * len(tables) * rounds:,}、上限 {MAX_CELLS:,}）",
+                   f"participants × tables × rounds = {len(people) * len(tables) * rounds:,} (at most {MAX_CELLS:,})")
 
     def person(x: Any, where: str) -> int:
         if isinstance(x, bool) or not isinstance(x, str | int) or str(x) not in person_ix:
@@ -253,3 +257,35 @@ def upper_bound(inst: SeatingInstance) -> int:
             best.setdefault(a, []).append(w)
             best.setdefault(b, []).append(w)
     return sum(sum(sorted(ws, reverse=True)[: inst.rounds * per_round]) for ws in best.values()) // 2
+
+
+MAX_LP_PAIRS = 400_000  # pairs with a positive value above which the LP bound is not built
+
+
+def lp_bound(inst: SeatingInstance) -> int | None:
+    """A tighter upper bound: the b-matching LP relaxation. Each pair meets at most once, each
+    person meets at most rounds × (largest table − 1) others; maximise the pairs' value (HiGHS).
+    ``upper_bound`` is this LP's greedy per-person relaxation halved, so this is never looser.
+    None when the LP would be too large to build (past ``MAX_LP_PAIRS`` pairs)."""
+    import numpy as np
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_matrix
+
+    pairs = [(a, b, w) for (a, b), w in inst.affinity.items()
+             if w > 0 and (a, b) not in inst.conflicts and inst.people[a][1] != inst.people[b][1]]
+    if not pairs:
+        return 0
+    if len(pairs) > MAX_LP_PAIRS:
+        return None
+    m, n = len(pairs), len(inst.people)
+    a = np.array([p[0] for p in pairs])
+    b = np.array([p[1] for p in pairs])
+    w = np.array([p[2] for p in pairs], dtype=np.float64)
+    rows = np.concatenate([a, b])
+    cols = np.concatenate([np.arange(m), np.arange(m)])
+    A = coo_matrix((np.ones(2 * m), (rows, cols)), shape=(n, m)).tocsr()
+    degree = inst.rounds * (max(c for _, c in inst.tables) - 1)
+    res = linprog(-w, A_ub=A, b_ub=np.full(n, float(degree)), bounds=(0, 1), method="highs")
+    if res.status != 0:
+        return None
+    return int(np.floor(-res.fun + 1e-6))

@@ -2,13 +2,75 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from dataclasses import dataclass
 
 from matcher.solve.result import Solution
-from matcher.solve.seating.instance import SeatingInstance, _bad, is_company, violations
-from matcher.solve.seating.search import Seating, _State, seating_solution
+from matcher.solve.seating.instance import (
+    SeatingInstance,
+    _aff,
+    _bad,
+    companies_everywhere,
+    is_company,
+    violations,
+)
+from matcher.solve.seating.search import Seating, seating_solution
+
+
+class _State:
+    """A seating held as sets, for the few rule-keeping moves of a late change: one round's seating with counts that make a move's feasibility and delta O(table size)."""
+
+    def __init__(self, inst: SeatingInstance, seats: list[list[int]]) -> None:
+        self.inst = inst
+        self.mix = companies_everywhere(inst)
+        self.seats = seats  # round → person → table
+        self.members = [[set() for _ in inst.tables] for _ in seats]
+        for r, row in enumerate(seats):
+            for p, t in enumerate(row):
+                if t >= 0:  # -1: not seated yet
+                    self.members[r][t].add(p)
+        self.met: dict[tuple[int, int], int] = {}
+        for r in range(len(seats)):
+            for t in range(len(inst.tables)):
+                for a, b in itertools.combinations(sorted(self.members[r][t]), 2):
+                    self.met[(a, b)] = self.met.get((a, b), 0) + 1
+
+    def fits(self, r: int, p: int, t: int, leaving: int | None = None) -> bool:
+        """Can p sit at table t in round r (with ``leaving`` gone from it)?"""
+        inst = self.inst
+        for q in self.members[r][t]:
+            if q in (leaving, p):
+                continue
+            key = (p, q) if p < q else (q, p)
+            if inst.people[q][1] == inst.people[p][1] or key in inst.conflicts or self.met.get(key, 0) > 0:
+                return False
+        return True
+
+    def mixed(self, r: int, t: int, leaving: int | None = None, joining: int | None = None) -> bool:
+        """Does table t keep a company (when it has anyone) after ``leaving`` goes and ``joining``
+        comes? Always true when the forum has fewer companies than tables."""
+        if not self.mix:
+            return True
+        people = (self.members[r][t] - {leaving}) | ({joining} if joining is not None else set())
+        return not people or any(is_company(self.inst, q) for q in people)
+
+    def gain(self, r: int, p: int, t: int, leaving: int | None = None) -> int:
+        return sum(_aff(self.inst, p, q) for q in self.members[r][t] if q not in (p, leaving))
+
+    def move(self, r: int, p: int, t: int) -> None:
+        old = self.seats[r][p]
+        self.members[r][old].discard(p)
+        for q in self.members[r][old]:
+            key = (p, q) if p < q else (q, p)
+            self.met[key] -= 1
+        for q in self.members[r][t]:
+            key = (p, q) if p < q else (q, p)
+            self.met[key] = self.met.get(key, 0) + 1
+        self.members[r][t].add(p)
+        self.seats[r][p] = t
+
 
 
 @dataclass(frozen=True)

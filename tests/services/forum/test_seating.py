@@ -73,6 +73,16 @@ def test_seating_uses_the_scored_graph_keeps_every_rule_and_is_repeatable(own_de
     assert any("面談希望" in m.reason for m in meetings)
 
 
+def test_a_full_demo_room_is_seated(own_demo):
+    """65 people at 13 tables of 5 over 3 rounds: not one spare seat, yet every rule holds."""
+    report = forum.import_participants(own_demo.engine, ROSTER, "満席テスト")
+    plan = forum.build_plan(own_demo, report.event_id, rounds=3, table_size=5)
+    assert len(plan.instance.tables) * 5 == len(plan.people) == 65
+    done = forum.seat_event(own_demo, report.event_id, rounds=3, table_size=5, seconds=2, seed=0)
+    assert done.solution.objective > 0
+    assert_rules_hold(own_demo.engine, report.event_id, 5)
+
+
 def test_late_cancellations_move_nobody_else(own_demo):
     report = forum.import_participants(own_demo.engine, ROSTER, "キャンセルテスト")
     forum.seat_event(own_demo, report.event_id, rounds=3, table_size=4, seconds=1, seed=1)
