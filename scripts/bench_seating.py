@@ -51,7 +51,8 @@ SHAPES = {60: (6, 3), 120: (8, 3), 300: (8, 4), 480: (8, 4)}  # participants →
 BASELINE = "1b2ebf1"  # the last commit with the tabu search
 LIMITS = {120: 3.0, 240: 20.0, 480: 120.0, 960: 600.0}
 MDGP_DEFAULT = ("RanReal_n120_ss_02,RanReal_n120_ss_03,Geo_n120_ss_02,Geo_n120_ss_03,"
-                "RanReal_n240_ss_02,Geo_n240_ss_01,RanReal_n480_ss_02")
+                "RanReal_n240_ss_02,RanReal_n240_ss_03,RanInt_n240_ss_01,Geo_n240_ss_01,Geo_n240_ss_03,"
+                "RanReal_n480_ss_02,Geo_n480_ss_02,RanReal_n120_ds_01,Geo_n120_ds_01")
 
 
 def generate(n: int, table_size: int, rounds: int, seed: int = 0) -> dict:
@@ -146,6 +147,31 @@ def forum(args) -> None:
     plot(curves, {n: lp_bound(parse_instance(generate(n, *SHAPES.get(n, (8, 3)), args.seed))) for n in sizes},
          longest, Path(args.png))
     print(f"convergence plot: {args.png}")
+    pace(base, args.seed)
+
+
+def pace(base: types.ModuleType | None, seed: int, seconds: float = 5.0) -> None:
+    """The inner loop's speed at 120 and 480 people: moves evaluated per second (and descents)
+    for today's kernel, tabu iterations per second (each samples 60 moves) for the baseline."""
+    from matcher.solve.seating.search import arrays, run
+
+    print(f"\ninner-loop pace ({seconds:g} s runs)")
+    print(f"{'people':>6} {'IMS moves/s':>14} {'IMS descents/s':>15} {'tabu it/s':>10} {'tabu moves/s':>13}")
+    for n in (120, 480):
+        inst = parse_instance(generate(n, *SHAPES[n], seed))
+        found = run(arrays(inst), int(seconds * EVALS_PER_SECOND), seed)
+        old_it = old_moves = "—"
+        if base is not None:
+            t0 = time.perf_counter()
+            try:
+                old = base.solve(inst, seconds, seed)
+                wall = time.perf_counter() - t0
+                old_it = f"{old.value.iterations / wall:,.0f}"
+                old_moves = f"{60 * old.value.iterations / wall:,.0f}"
+            except Exception as exc:  # the baseline refusing the room
+                old_it = str(getattr(exc, "message_en", exc))[:30]
+        print(f"{n:>6} {found.evaluations / found.seconds:>14,.0f} {found.iterations / found.seconds:>15,.1f} "
+              f"{old_it:>10} {old_moves:>13}")
 
 
 def mdgp(args) -> None:

@@ -16,6 +16,12 @@ hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
 hypothesis_settings.register_profile("dev", derandomize=False)
 hypothesis_settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `make test` runs two workers on two cores: one compute thread each (the embedder's ONNX
+    # Runtime and torch pools, BLAS, and the commands the tests start), not two threads spinning
+    # against the other worker's two.
+    for var in ("MATCHER_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
 from tests.support import CORPORA, FIXTURES, PG_ADMIN_URL, ROOT, _pg_reachable, smtp_server  # noqa: E402,F401
 

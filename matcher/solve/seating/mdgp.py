@@ -20,7 +20,7 @@ import numpy as np
 
 from matcher.errors import FileError
 from matcher.solve.result import Solution
-from matcher.solve.seating import kernel
+from matcher.solve.seating import descent, kernel
 from matcher.solve.seating.instance import MAX_FILE_BYTES, MAX_PEOPLE, MAX_TABLES
 from matcher.solve.seating.search import EVALS_PER_SECOND, HARD_LIMIT_FACTOR, run
 
@@ -123,7 +123,7 @@ def solve_mdgp(inst: MdgpInstance, time_limit_s: float = 3.0, seed: int = 0,
     """The seating search on an MDGP instance: every group within its sizes, objective in the
     file's units; the budget in evaluated moves as for seating (``truncated`` past the hard limit)."""
     started = time.perf_counter()
-    kernel.warm()
+    descent.warm()
     budget = max(1, round(time_limit_s * EVALS_PER_SECOND))
     found = run(arrays(inst), budget, seed, time.perf_counter() + max(time_limit_s, 1.0) * HARD_LIMIT_FACTOR,
                 None if progress is None else (lambda s, o, f: progress(s, round(o, 2), f)))

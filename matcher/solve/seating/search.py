@@ -1,4 +1,4 @@
-"""The seating solver: an iterated maxima search (``kernel.search``) from a random start that
+"""The seating solver: an iterated maxima search (``descent.search``) from a random start that
 respects table sizes and fixed seats, with rule violations as penalties driven to zero by the same
 moves that raise affinity. Only a proof says "impossible": the counting checks of
 ``check_feasible`` before any work, or CP-SAT's infeasibility on an instance small enough for it;
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from matcher.solve.result import Solution, Status
-from matcher.solve.seating import kernel
+from matcher.solve.seating import descent, kernel
 from matcher.solve.seating.instance import (
     SeatingInstance,
     _bad,
@@ -53,7 +53,7 @@ def seating_solution(inst: SeatingInstance, rounds: tuple[tuple[int, ...], ...],
 # Moves evaluated per second by the kernel on one core of the 2-core CI machine (scripts/
 # bench_seating.py prints today's pace); the budget is seconds × this, so results never depend
 # on the clock.
-EVALS_PER_SECOND = 17_000_000
+EVALS_PER_SECOND = 150_000_000
 HARD_LIMIT_FACTOR = 3.0  # a slower machine stops at this multiple of the budget, and says so
 CHUNK_EVALUATIONS = 4_000_000  # how often the search comes back to Python (progress, the wall clock): ~0.25 s
 
@@ -125,7 +125,7 @@ def start(g: kernel.GroupingArrays, rng: np.random.Generator) -> np.ndarray:
 
 def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline: float = float("inf"),
         progress: Callable[[float, float, float], None] | None = None, x0: np.ndarray | None = None,
-        strength: int | None = None, samples: int | None = None, patience: int = 3) -> SearchResult:
+        strength: int | None = None, samples: int | None = None, patience: int = 10) -> SearchResult:
     """The iterated maxima search for ``evaluations`` evaluated moves, in chunks (progress, wall
     clock). Deterministic for a seed: the kernel's random numbers are its own, and chunks end at
     fixed evaluation counts."""
@@ -154,7 +154,7 @@ def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline
     truncated = False
     while counts[0] < evaluations:
         stop = min(evaluations, int(counts[0]) + chunk)
-        kernel.search(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, x, G, PG, M, size, ncomp, cur,
+        descent.search(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, x, G, PG, M, size, ncomp, cur,
                       *ms, best_x, best, counts, state, lam, stop, shake, samples or n, patience)
         if progress is not None:
             progress(time.perf_counter() - started, float(best[0]), min(1.0, counts[0] / max(evaluations, 1)))
@@ -174,7 +174,7 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
     of the budget done) about four times a second. A seating that keeps every rule comes back;
     otherwise InvalidInput says whether the room is proven impossible (and by which rule) or only
     that none was found in the budget."""
-    kernel.warm()
+    descent.warm()
     started = time.perf_counter()
     budget = evaluations if evaluations is not None else max(1, round(time_limit_s * EVALS_PER_SECOND))
     hard_deadline = started + max(time_limit_s, 1.0) * HARD_LIMIT_FACTOR
