@@ -98,7 +98,7 @@ def forum_seat_cmd(
     keep: Annotated[bool, typer.Option("--keep", help="席替え後の変更（キャンセル・追加）だけを反映し、他の人の席は動かさない")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """席順を作成して保存 / seat the event's participants (tabu search) and store the chart."""
+    """席順を作成して保存 / seat the event's participants (iterated maxima search) and store the chart."""
     from matcher.services.forum import reseat_event, seat_event
     from matcher.views.forum import forum_seating_json
 

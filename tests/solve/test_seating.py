@@ -64,7 +64,7 @@ def test_the_same_seed_gives_the_same_seating():
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_tabu_search_reaches_the_cp_sat_optimum_on_tiny_instances(seed):
+def test_the_search_reaches_the_cp_sat_optimum_on_tiny_instances(seed):
     inst = parse_instance(instance(7, 3, 3, 2, seed=seed))
     exact = solve_exact(inst, time_limit_s=60)
     assert exact is not None and exact.status == "optimal" and violations(inst, exact.value.rounds) == []

@@ -1,4 +1,5 @@
-"""CP-SAT on tiny instances: a proven optimum to check the tabu search against."""
+"""CP-SAT on small instances: a proven optimum to check the search against, and the proof that
+a room cannot be seated (with the rule that makes it so)."""
 
 from __future__ import annotations
 
@@ -101,7 +102,7 @@ def infeasible_rule(inst: SeatingInstance, time_limit_s: float = 10.0) -> str | 
 
 def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
           proven_only: bool = True) -> Solution[Seating] | None:
-    """CP-SAT (a check for the tabu search). With ``proven_only`` the proven optimum or None;
+    """CP-SAT (a check for the search). With ``proven_only`` the proven optimum or None;
     otherwise the best seating CP-SAT found within the budget (None when it found none). The
     model has a product variable per pair, table and round; past ``MAX_EXACT_TERMS`` it is not
     built at all (InvalidInput says so) rather than exhausting memory."""

@@ -55,7 +55,7 @@ def seating_solution(inst: SeatingInstance, rounds: tuple[tuple[int, ...], ...],
 # on the clock.
 EVALS_PER_SECOND = 150_000_000
 HARD_LIMIT_FACTOR = 3.0  # a slower machine stops at this multiple of the budget, and says so
-CHUNK_EVALUATIONS = 4_000_000  # how often the search comes back to Python (progress, the wall clock): ~0.25 s
+CHUNK_EVALUATIONS = 4_000_000  # how often the search comes back to Python (progress, the wall clock): ~30 ms
 
 
 def arrays(inst: SeatingInstance) -> kernel.GroupingArrays:
@@ -171,7 +171,7 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
           evaluations: int | None = None) -> Solution[Seating]:
     """Seat ``inst``: the iterated maxima search for ``time_limit_s`` × ``EVALS_PER_SECOND``
     evaluated moves (or ``evaluations``). ``progress`` gets (seconds, best objective, fraction
-    of the budget done) about four times a second. A seating that keeps every rule comes back;
+    of the budget done) after every chunk of ``CHUNK_EVALUATIONS`` (callers throttle). A seating that keeps every rule comes back;
     otherwise InvalidInput says whether the room is proven impossible (and by which rule) or only
     that none was found in the budget."""
     descent.warm()
