@@ -20,6 +20,22 @@ from matcher.solve.seating.kernel import (
 
 
 @nb.njit(cache=True)
+def _movable(lo, hi, size, r, a, t):
+    """May someone at table a move to table t in round r without breaking either table's size?"""
+    return t != a and size[r, a] > lo[a] and size[r, t] < hi[t]
+
+
+def scratch(n: int, rounds: int, lo: np.ndarray, hi: np.ndarray, W: np.ndarray):
+    """The pruned descent's inputs, built once per run: the least pair value, and member lists
+    (rounds × tables × one more than the largest table: a swap passes through a full table plus
+    one), positions and the best-leaver table H."""
+    T = lo.shape[0]
+    off = W[~np.eye(n, dtype=bool)] if n > 1 else np.zeros(1)
+    return (min(0.0, float(off.min())), np.zeros((rounds, T, int(hi.max()) + 1), dtype=np.int64),
+            np.zeros((rounds, n), dtype=np.int64), np.zeros((rounds, T, T), dtype=np.float64))
+
+
+@nb.njit(cache=True)
 def _descent(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, lam, cur, counts, eval_stop):
     """First-improvement descent over moves into free seats and swaps, every round, until no
     move improves (affinity − lam × penalty). ``cur`` = [objective, penalty]; ``counts[0]``
@@ -36,8 +52,7 @@ def _descent(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, si
                 if fixed[p] >= 0:
                     continue
                 for t in range(T):
-                    a = x[r, p]
-                    if t == a or size[r, a] <= lo[a] or size[r, t] >= hi[t]:
+                    if not _movable(lo, hi, size, r, x[r, p], t):
                         continue
                     counts[0] += RULE_COST
                     do, dp = _dmove(W, C, company, rules, mix, G, PG, size, ncomp, x, r, p, t)
@@ -111,7 +126,7 @@ def _descent_pruned(W, C, company, rules, norepeat, lo, hi, fixed, x, G, PG, M, 
                 a = x[r, p]
                 best_t = -1
                 for t in range(T):
-                    if t == a or size[r, a] <= lo[a] or size[r, t] >= hi[t]:
+                    if not _movable(lo, hi, size, r, a, t):
                         continue
                     counts[0] += 1
                     if G[r, p, t] - G[r, p, a] > 1e-9:
@@ -141,13 +156,13 @@ def _descent_pruned(W, C, company, rules, norepeat, lo, hi, fixed, x, G, PG, M, 
                 if partner < 0:
                     cur[0] += G[r, p, best_t] - G[r, p, a]
                     _relocate(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, mem, pos, H, r, p, best_t)
-                    counts[0] += n + 4 * T * n // T
+                    counts[0] += 5 * n  # the gains, then the member lists and H
                 else:
                     b = x[r, partner]
                     cur[0] += G[r, p, b] - G[r, p, a] + G[r, partner, a] - G[r, partner, b] - 2.0 * W[p, partner]
                     _relocate(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, mem, pos, H, r, p, b)
                     _relocate(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, mem, pos, H, r, partner, a)
-                    counts[0] += 2 * (n + 4 * n)
+                    counts[0] += 10 * n
                 improved = True
     return True
 
@@ -187,7 +202,7 @@ def _random_neighbour(lo, hi, fixed, x, size, rng, free):
         a = x[r, p]
         if _randint(rng, 4) == 0:  # a move, where sizes allow one
             t = _randint(rng, T)
-            if t != a and size[r, a] > lo[a] and size[r, t] < hi[t]:
+            if _movable(lo, hi, size, r, a, t):
                 return r, p, -1, t
         else:
             q = free[_randint(rng, nfree)]
@@ -244,28 +259,21 @@ def _copy(x, G, PG, M, size, ncomp, cur, x2, G2, PG2, M2, size2, ncomp2, cur2):
 @nb.njit(cache=True)
 def search(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, cur,
            ms_x, ms_G, ms_PG, ms_M, ms_size, ms_ncomp, ms, best_x, best, counts, rng, lam, eval_stop, strength,
-           samples, patience):
+           samples, patience, wmin, mem, pos, H):
     """Iterated maxima search (after Lai & Hao 2016) until ``counts[0]`` (moves evaluated)
     reaches ``eval_stop``: shake the current seating with ``strength`` random moves or swaps, then
     a maxima search — descend to a local optimum, keep the best one seen (``ms_*``), step away
     from it by three weak perturbations, descend again — until ``patience`` descents in a row
     find nothing better; the current seating becomes that best. The overall best is kept in
     ``best_x`` / ``best`` = [objective, penalty]. ``counts`` = [evaluations, descents, shakes,
-    inside a maxima search (resume there), descents without a better one]."""
+    inside a maxima search (resume there), descents without a better one]. ``wmin`` (the least
+    pair value) and the work arrays ``mem``/``pos``/``H`` are the pruned descent's (``scratch``)."""
     R, n = x.shape
     T = lo.shape[0]
     free = np.flatnonzero(fixed < 0)
     if free.shape[0] < 2:
         counts[0] = eval_stop
         return
-    wmin = 0.0
-    for p in range(n):
-        for q in range(n):
-            if p != q and W[p, q] < wmin:
-                wmin = W[p, q]
-    mem = np.zeros((R, T, n), dtype=np.int64)
-    pos = np.zeros((R, n), dtype=np.int64)
-    H = np.zeros((R, T, T), dtype=np.float64)
     while counts[0] < eval_stop:
         if counts[3] == 0:
             if counts[2] > 0:
@@ -333,4 +341,4 @@ def warm() -> None:
     cur = np.array([obj, float(pen)])
     search(W, C, company, True, True, True, lo, hi, fixed, x, G, PG, M, size, ncomp, cur,
            x.copy(), G.copy(), PG.copy(), M.copy(), size.copy(), ncomp.copy(), cur.copy(), x.copy(), cur.copy(),
-           np.zeros(5, dtype=np.int64), np.array([7], dtype=np.uint64), 10.0, 10, 2, 4, 3)
+           np.zeros(5, dtype=np.int64), np.array([7], dtype=np.uint64), 10.0, 10, 2, 4, 3, *scratch(n, R, lo, hi, W))

@@ -138,10 +138,12 @@ def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline
     M = np.zeros((n, n), dtype=np.int32)
     size = np.zeros((R, T), dtype=np.int64)
     ncomp = np.zeros((R, T), dtype=np.int64)
-    obj, pen = kernel.rebuild(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, x, T, G, PG, M, size, ncomp)
+    rules = g.rules  # a scan of every pair: once, not per chunk
+    obj, pen = kernel.rebuild(g.W, g.C, g.company, rules, g.mix, g.norepeat, x, T, G, PG, M, size, ncomp)
     cur = np.array([obj, float(pen)])
     best_x, best = x.copy(), cur.copy()
     ms = (x.copy(), G.copy(), PG.copy(), M.copy(), size.copy(), ncomp.copy(), cur.copy())
+    work = descent.scratch(n, R, g.lo, g.hi, g.W)
     counts = np.zeros(5, dtype=np.int64)
     state = np.array([int(rng.integers(1, 2**62))], dtype=np.uint64)
     top = max(int(g.hi.max()), 2)
@@ -154,8 +156,8 @@ def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline
     truncated = False
     while counts[0] < evaluations:
         stop = min(evaluations, int(counts[0]) + chunk)
-        descent.search(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, x, G, PG, M, size, ncomp, cur,
-                      *ms, best_x, best, counts, state, lam, stop, shake, samples or n, patience)
+        descent.search(g.W, g.C, g.company, rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, x, G, PG, M, size, ncomp,
+                       cur, *ms, best_x, best, counts, state, lam, stop, shake, samples or n, patience, *work)
         if progress is not None:
             progress(time.perf_counter() - started, float(best[0]), min(1.0, counts[0] / max(evaluations, 1)))
         if time.perf_counter() > hard_deadline and counts[0] < evaluations:
