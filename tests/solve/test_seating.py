@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -280,3 +281,112 @@ def test_reseating_restores_a_lost_company_and_evens_out_the_tables():
     assert violations(inst2, result.seating.value.rounds) == []  # the table that lost its company has one again
     sizes = [after.count(t) for t in range(3)]
     assert max(sizes) - min(sizes) <= 1 and result.moved
+
+
+def _state(inst, x):
+    from matcher.solve.seating import kernel
+    from matcher.solve.seating.search import arrays
+
+    g = arrays(inst)
+    R, n, T = g.rounds, g.n, g.tables
+    x = np.array(x, dtype=np.int64)
+    G, PG = np.zeros((R, n, T)), np.zeros((R, n, T), dtype=np.int32)
+    M, size, ncomp = np.zeros((n, n), dtype=np.int32), np.zeros((R, T), dtype=np.int64), np.zeros((R, T), dtype=np.int64)
+    obj, pen = kernel.rebuild(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, x, T, G, PG, M, size, ncomp)
+    return g, (x, G, PG, M, size, ncomp), np.array([obj, float(pen)])
+
+
+def _assert_exact(g, state, cur):
+    """The incrementally kept gains, counts, objective and penalty equal a rebuild from scratch."""
+    from matcher.solve.seating import kernel
+
+    fresh = [np.zeros_like(a) for a in state[1:]]
+    obj, pen = kernel.rebuild(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, state[0].copy(), g.tables, *fresh)
+    assert cur[0] == pytest.approx(obj) and cur[1] == pen
+    for kept, again in zip(state[1:], fresh, strict=True):
+        assert np.array_equal(kept, again) if kept.dtype != np.float64 else np.allclose(kept, again)
+
+
+def _exchange(g, state, cur, lam=1000.0):
+    from matcher.solve.seating import descent
+
+    counts = np.zeros(5, dtype=np.int64)
+    return descent._exchanges(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, *state, lam, cur,
+                              counts)
+
+
+def test_a_table_pair_exchange_moves_a_group_to_the_host_that_suits_it():
+    # Hosts A (table 0) and B (table 1); guests 1, 2 belong together and suit B, guests 3, 4 belong
+    # together and suit A. Seated with the wrong hosts, no single move or swap helps (each breaks a
+    # pair worth 10 for 3); trading the two groups gains 12.
+    people = [{"id": i, "org": f"O{i}"} for i in ("A", "B", "g1", "g2", "g3", "g4")]
+    aff = [["g1", "g2", 10], ["g3", "g4", 10], ["g1", "B", 3], ["g2", "B", 3], ["g3", "A", 3], ["g4", "A", 3]]
+    inst = parse_instance({"rounds": 1, "tables": [{"id": "T0", "capacity": 3}, {"id": "T1", "capacity": 3}],
+                           "participants": people, "affinity": aff,
+                           "fixed": [{"participant": "A", "table": "T0"}, {"participant": "B", "table": "T1"}]})
+    wrong = [[0, 1, 0, 0, 1, 1]]
+    g, state, cur = _state(inst, wrong)
+    assert cur[0] == 20
+    from matcher.solve.seating import descent
+
+    counts = np.zeros(5, dtype=np.int64)
+    assert descent._descent(g.W, g.C, g.company, True, g.mix, g.norepeat, g.lo, g.hi, g.fixed, *state, 1000.0, cur,
+                            counts, 10**9)
+    assert state[0].tolist() == wrong  # a local optimum for moves and swaps
+    assert _exchange(g, state, cur)
+    assert state[0].tolist() == [[0, 1, 1, 1, 0, 0]] and cur[0] == 32 == objective(inst, state[0].tolist())
+    # The solver finds it from any start.
+    assert solve_seating(inst, time_limit_s=0.2).objective == 32
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_table_pair_exchanges_keep_the_gains_and_penalties_exact(seed):
+    from matcher.solve.seating.search import arrays, start
+
+    inst = parse_instance(full_room(48, 6, 3, seed, conflicts=8, hosts=5))
+    g, state, cur = _state(inst, start(arrays(inst), np.random.default_rng(seed)))
+    before = cur.copy()
+    applied = _exchange(g, state, cur, lam=0.5)  # a low weight, so exchanges that trade penalty for affinity happen
+    x = state[0]
+    _assert_exact(g, state, cur)
+    assert (x[:, g.fixed >= 0] == g.fixed[g.fixed >= 0]).all()  # hosts stay
+    assert all(np.bincount(row, minlength=g.tables).max() <= g.hi.max() for row in x)
+    assert applied  # from a random start some exchange always gains here
+    assert cur[0] - 0.5 * cur[1] > before[0] - 0.5 * before[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_itinerary_swaps_keep_the_gains_and_penalties_exact(seed):
+    from matcher.solve.seating import descent
+    from matcher.solve.seating.search import arrays, start
+
+    inst = parse_instance(full_room(36, 6, 3, seed, conflicts=8, hosts=2))
+    g, state, cur = _state(inst, start(arrays(inst), np.random.default_rng(seed)))
+    before = cur.copy()
+    counts = np.zeros(5, dtype=np.int64)
+    applied = descent._itineraries(g.W, g.C, g.company, g.rules, g.mix, g.norepeat, g.fixed, *state, 0.5, cur, counts,
+                                   *descent.forbidden_lists(g.C))
+    x = state[0]
+    _assert_exact(g, state, cur)
+    assert applied and cur[0] - 0.5 * cur[1] > before[0] - 0.5 * before[1]
+    assert (x[:, g.fixed >= 0] == g.fixed[g.fixed >= 0]).all()
+
+
+def test_itinerary_swaps_reach_the_optimum_of_a_tight_room_that_swaps_alone_miss():
+    # 16 people, 4 tables of 4, 3 rounds (each meets 9 of 15). The search with itinerary swaps
+    # reaches the b-matching LP bound from every seed (so that seating is optimal); without them it
+    # ends below it from every seed, because a swap in one round makes someone meet a partner twice.
+    from matcher.solve.seating import descent
+    from matcher.solve.seating.instance import lp_bound
+    from matcher.solve.seating.search import arrays, run
+
+    rng = random.Random(0)
+    n = 16
+    people = [{"id": f"P{i}", "org": f"O{i}", "kind": "company"} for i in range(n)]
+    aff = [[f"P{a}", f"P{b}", rng.randint(50, 1500)] for a in range(n) for b in range(a + 1, n) if rng.random() < 0.3]
+    inst = parse_instance({"rounds": 3, "tables": [{"id": f"T{t}", "capacity": 4} for t in range(4)],
+                           "participants": people, "affinity": aff})
+    g, bound, budget = arrays(inst), lp_bound(inst), 30_000_000
+    full = [run(g, budget, seed) for seed in range(5)]
+    assert all(r.penalty == 0 and r.objective == bound for r in full)
+    assert max(run(g, budget, seed, extra=descent.EXCHANGES).objective for seed in range(5)) < bound

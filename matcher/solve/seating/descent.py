@@ -1,7 +1,8 @@
 """The iterated maxima search's loop (Lai & Hao 2016, generalised to rounds and rules), compiled
 with Numba over the state and gains of ``kernel``: first-improvement descents (a full scan when
-rules apply; with no rule, a scan that skips every table without an improving partner), weak
-perturbations around the best local optimum, shakes between maxima searches."""
+rules apply; with no rule, a scan that skips every table without an improving partner), then,
+where there are hosts, exchanges of two tables' guests as groups, weak perturbations around the
+best local optimum, shakes between maxima searches."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ from matcher.solve.seating.kernel import (
     _apply_move,
     _dmove,
     _dswap,
+    _mix_bad,
+    _pair_cost,
     _randint,
     _swap,
     rebuild,
 )
+
+# The neighbourhoods a descent tries after moves and swaps (``extra`` bits; the bench ablates them).
+EXCHANGES = 1  # two tables' guests trade tables (only where there are hosts)
+ITINERARIES = 2  # two people trade every round's seat (only with several rounds)
 
 
 @nb.njit(cache=True)
@@ -190,6 +197,179 @@ def _relocate(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, mem, pos
 
 
 @nb.njit(cache=True)
+def _exchange_gain(W, C, company, rules, mix, norepeat, x, M, size, ncomp, r, guests, ng, hosts, nh, hcomp, a, b):
+    """(affinity change, penalty change) of the guests of tables a and b (everyone not fixed there)
+    trading tables in round r, each group keeping its members: only pairs with the hosts change,
+    so it costs (guests × hosts) reads, not a table's worth of single moves."""
+    do = 0.0
+    dp = 0
+    for side in range(2):
+        t, u = (a, b) if side == 0 else (b, a)
+        for k in range(ng[t]):
+            p = guests[t, k]
+            for j in range(nh[u]):
+                f = hosts[u, j]
+                do += W[p, f]
+                if rules:
+                    dp += _pair_cost(C, M, x, norepeat, r, p, f)
+            for j in range(nh[t]):
+                f = hosts[t, j]
+                do -= W[p, f]
+                if rules:
+                    dp -= _pair_cost(C, M, x, norepeat, r, p, f)
+    if rules and mix:
+        gcomp_a = ncomp[r, a] - hcomp[a]
+        gcomp_b = ncomp[r, b] - hcomp[b]
+        dp += (_mix_bad(nh[a] + ng[b], hcomp[a] + gcomp_b) - _mix_bad(size[r, a], ncomp[r, a])
+               + _mix_bad(nh[b] + ng[a], hcomp[b] + gcomp_a) - _mix_bad(size[r, b], ncomp[r, b]))
+    return do, dp
+
+
+@nb.njit(cache=True)
+def _exchanges(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, lam, cur, counts):
+    """Whole-table-pair exchanges: in each round, the guests of two tables trade tables as groups
+    (first improvement, every pair of tables of which one has a host). Only hosts make this more
+    than a relabelling; it moves a group that sits well together to the host that suits it, which
+    no single move or swap reaches (each breaks the group first). Returns whether one applied."""
+    R, n = x.shape
+    T = lo.shape[0]
+    width = 1
+    for t in range(T):
+        width = max(width, hi[t])
+    hosts = np.zeros((T, width), dtype=np.int64)
+    nh = np.zeros(T, dtype=np.int64)
+    hcomp = np.zeros(T, dtype=np.int64)
+    for p in range(n):
+        t = fixed[p]
+        if t >= 0:
+            hosts[t, nh[t]] = p
+            nh[t] += 1
+            hcomp[t] += company[p]
+    guests = np.zeros((T, n), dtype=np.int64)
+    ng = np.zeros(T, dtype=np.int64)
+    moved = np.zeros(n, dtype=np.int64)
+    applied = False
+    for r in range(R):
+        ng[:] = 0
+        for p in range(n):
+            if fixed[p] < 0:
+                t = x[r, p]
+                guests[t, ng[t]] = p
+                ng[t] += 1
+        for a in range(T):
+            for b in range(a + 1, T):
+                if nh[a] + nh[b] == 0 or ng[a] + ng[b] == 0:
+                    continue
+                if not (lo[a] <= nh[a] + ng[b] <= hi[a] and lo[b] <= nh[b] + ng[a] <= hi[b]):
+                    continue
+                counts[0] += RULE_COST * (ng[a] + ng[b]) * (nh[a] + nh[b]) + 1
+                do, dp = _exchange_gain(W, C, company, rules, mix, norepeat, x, M, size, ncomp, r, guests, ng,
+                                        hosts, nh, hcomp, a, b)
+                if do - lam * dp <= 1e-9:
+                    continue
+                m = 0
+                for k in range(ng[a]):
+                    moved[m] = guests[a, k]
+                    m += 1
+                for k in range(ng[b]):
+                    moved[m] = guests[b, k]
+                    m += 1
+                for k in range(m):
+                    p = moved[k]
+                    _apply_move(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, r, p, b if k < ng[a] else a)
+                counts[0] += RULE_COST * n * m
+                na = ng[a]
+                for k in range(max(na, ng[b])):
+                    if k < na and k < ng[b]:
+                        guests[a, k], guests[b, k] = guests[b, k], guests[a, k]
+                    elif k < na:
+                        guests[b, k] = guests[a, k]
+                    else:
+                        guests[a, k] = guests[b, k]
+                ng[a], ng[b] = ng[b], na
+                cur[0] += do
+                cur[1] += dp
+                applied = True
+    return applied
+
+
+def forbidden_lists(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each person's forbidden partners as CSR (start offsets, members): an itinerary swap's
+    penalty change reads only these, not a row of n."""
+    rows, cols = np.nonzero(C)
+    start = np.zeros(C.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=C.shape[0]), out=start[1:])
+    return start, cols.astype(np.int64)
+
+
+@nb.njit(cache=True)
+def _itinerary_gain(W, C, company, rules, mix, x, G, M, size, ncomp, cstart, clist, p, q):
+    """(affinity change, penalty change) of p and q trading their whole itineraries (every
+    round's seat). Everyone else's meetings are only relabelled, so no pair meets more often than
+    before: the change is the sum of the per-round swap gains where they sit apart, O(rounds),
+    plus the forbidden pairs of either (``cstart``/``clist``) and tables losing their company."""
+    R = x.shape[0]
+    do = 0.0
+    apart = 0
+    for r in range(R):
+        a = x[r, p]
+        b = x[r, q]
+        if a != b:
+            do += G[r, p, b] - G[r, p, a] + G[r, q, a] - G[r, q, b]
+            apart += 1
+    do -= 2.0 * W[p, q] * apart
+    if not rules:
+        return do, 0
+    dp = 0
+    for side in range(2):
+        u = p if side == 0 else q
+        for k in range(cstart[u], cstart[u + 1]):
+            s = clist[k]
+            if s in (p, q):
+                continue  # the pair itself keeps its count
+            if side == 1 and C[p, s]:
+                continue  # a partner forbidden to both: counted once (and it changes nothing)
+            dp += (np.int64(C[p, s]) - np.int64(C[q, s])) * (np.int64(M[q, s]) - np.int64(M[p, s]))
+    if mix and company[p] != company[q]:
+        for r in range(R):
+            a = x[r, p]
+            b = x[r, q]
+            if a != b:
+                dp += (_mix_bad(size[r, a], ncomp[r, a] - company[p] + company[q]) - _mix_bad(size[r, a], ncomp[r, a])
+                       + _mix_bad(size[r, b], ncomp[r, b] - company[q] + company[p]) - _mix_bad(size[r, b], ncomp[r, b]))
+    return do, dp
+
+
+@nb.njit(cache=True)
+def _itineraries(W, C, company, rules, mix, norepeat, fixed, x, G, PG, M, size, ncomp, lam, cur, counts, cstart,
+                 clist):
+    """First improvement over itinerary swaps of two free people. Where pairs may meet only once,
+    a swap in one round usually makes someone meet a person a second time, so a descent stalls
+    with the right people in the wrong itineraries; trading itineraries never repeats a meeting.
+    Returns whether one applied."""
+    R, n = x.shape
+    applied = False
+    for p in range(n):
+        if fixed[p] >= 0:
+            continue
+        for q in range(p + 1, n):
+            if fixed[q] >= 0:
+                continue
+            counts[0] += RULE_COST * R
+            do, dp = _itinerary_gain(W, C, company, rules, mix, x, G, M, size, ncomp, cstart, clist, p, q)
+            if do - lam * dp <= 1e-9:
+                continue
+            for r in range(R):
+                if x[r, p] != x[r, q]:
+                    _swap(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, r, p, q)
+                    counts[0] += 2 * RULE_COST * n
+            cur[0] += do
+            cur[1] += dp
+            applied = True
+    return applied
+
+
+@nb.njit(cache=True)
 def _random_neighbour(lo, hi, fixed, x, size, rng, free):
     """A random allowed move (q = -1, to table t) or swap (with q) in a random round; r = -1 when
     none was found in a few tries."""
@@ -259,7 +439,7 @@ def _copy(x, G, PG, M, size, ncomp, cur, x2, G2, PG2, M2, size2, ncomp2, cur2):
 @nb.njit(cache=True)
 def search(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, cur,
            ms_x, ms_G, ms_PG, ms_M, ms_size, ms_ncomp, ms, best_x, best, counts, rng, lam, eval_stop, strength,
-           samples, patience, wmin, mem, pos, H):
+           samples, patience, wmin, mem, pos, H, cstart, clist, extra):
     """Iterated maxima search (after Lai & Hao 2016) until ``counts[0]`` (moves evaluated)
     reaches ``eval_stop``: shake the current seating with ``strength`` random moves or swaps, then
     a maxima search — descend to a local optimum, keep the best one seen (``ms_*``), step away
@@ -271,6 +451,8 @@ def search(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size
     R, n = x.shape
     T = lo.shape[0]
     free = np.flatnonzero(fixed < 0)
+    hosted = free.shape[0] < n and (extra & EXCHANGES) != 0
+    itinerary = R >= 2 and (extra & ITINERARIES) != 0
     if free.shape[0] < 2:
         counts[0] = eval_stop
         return
@@ -296,14 +478,21 @@ def search(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size
             ms[0] = -np.inf
             ms[1] = np.inf
         while counts[4] < patience:
-            if rules:
-                done = _descent(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, lam, cur,
-                                counts, eval_stop)
-            else:
-                done = _descent_pruned(W, C, company, rules, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, cur,
-                                       counts, eval_stop, wmin, mem, pos, H)
-            if not done:
-                return  # the budget's chunk ended inside a descent: the next call resumes it
+            while True:
+                if rules:
+                    done = _descent(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp, lam,
+                                    cur, counts, eval_stop)
+                else:
+                    done = _descent_pruned(W, C, company, rules, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp,
+                                           cur, counts, eval_stop, wmin, mem, pos, H)
+                if not done:
+                    return  # the budget's chunk ended inside a descent: the next call resumes it
+                if hosted and _exchanges(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, size, ncomp,
+                                         lam, cur, counts):
+                    continue
+                if not itinerary or not _itineraries(W, C, company, rules, mix, norepeat, fixed, x, G, PG, M, size, ncomp, lam,
+                                             cur, counts, cstart, clist):
+                    break  # a local optimum for moves, swaps, table-pair exchanges and itinerary swaps
             counts[1] += 1
             if _better(cur[0], cur[1], ms[0], ms[1]):
                 _copy(x, G, PG, M, size, ncomp, cur, ms_x, ms_G, ms_PG, ms_M, ms_size, ms_ncomp, ms)
@@ -341,4 +530,5 @@ def warm() -> None:
     cur = np.array([obj, float(pen)])
     search(W, C, company, True, True, True, lo, hi, fixed, x, G, PG, M, size, ncomp, cur,
            x.copy(), G.copy(), PG.copy(), M.copy(), size.copy(), ncomp.copy(), cur.copy(), x.copy(), cur.copy(),
-           np.zeros(5, dtype=np.int64), np.array([7], dtype=np.uint64), 10.0, 10, 2, 4, 3, *scratch(n, R, lo, hi, W))
+           np.zeros(5, dtype=np.int64), np.array([7], dtype=np.uint64), 10.0, 10, 2, 4, 3, *scratch(n, R, lo, hi, W), *forbidden_lists(C),
+           EXCHANGES | ITINERARIES)

@@ -125,7 +125,8 @@ def start(g: kernel.GroupingArrays, rng: np.random.Generator) -> np.ndarray:
 
 def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline: float = float("inf"),
         progress: Callable[[float, float, float], None] | None = None, x0: np.ndarray | None = None,
-        strength: int | None = None, samples: int | None = None, patience: int = 10) -> SearchResult:
+        strength: int | None = None, samples: int | None = None, patience: int = 10,
+        extra: int = descent.EXCHANGES | descent.ITINERARIES) -> SearchResult:
     """The iterated maxima search for ``evaluations`` evaluated moves, in chunks (progress, wall
     clock). Deterministic for a seed: the kernel's random numbers are its own, and chunks end at
     fixed evaluation counts."""
@@ -143,7 +144,7 @@ def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline
     cur = np.array([obj, float(pen)])
     best_x, best = x.copy(), cur.copy()
     ms = (x.copy(), G.copy(), PG.copy(), M.copy(), size.copy(), ncomp.copy(), cur.copy())
-    work = descent.scratch(n, R, g.lo, g.hi, g.W)
+    work = descent.scratch(n, R, g.lo, g.hi, g.W) + descent.forbidden_lists(g.C)
     counts = np.zeros(5, dtype=np.int64)
     state = np.array([int(rng.integers(1, 2**62))], dtype=np.uint64)
     top = max(int(g.hi.max()), 2)
@@ -157,7 +158,7 @@ def run(g: kernel.GroupingArrays, evaluations: int, seed: int = 0, hard_deadline
     while counts[0] < evaluations:
         stop = min(evaluations, int(counts[0]) + chunk)
         descent.search(g.W, g.C, g.company, rules, g.mix, g.norepeat, g.lo, g.hi, g.fixed, x, G, PG, M, size, ncomp,
-                       cur, *ms, best_x, best, counts, state, lam, stop, shake, samples or n, patience, *work)
+                       cur, *ms, best_x, best, counts, state, lam, stop, shake, samples or n, patience, *work, extra)
         if progress is not None:
             progress(time.perf_counter() - started, float(best[0]), min(1.0, counts[0] / max(evaluations, 1)))
         if time.perf_counter() > hard_deadline and counts[0] < evaluations:
