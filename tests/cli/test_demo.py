@@ -70,5 +70,35 @@ def test_demo_from_a_wheel_on_a_fresh_data_dir_then_again_embeds_nothing(wheel_m
     assert len(org["candidates"]) == 3
     batch = cmd("shortlist", "--all-needs", "--k", "3")
     assert len(batch["shortlists"]) == 40 and batch["exposure"]["cap"] >= 2
+    _research_matches_are_on_topic(cmd("shortlist", "--all-needs", "--kind", "seeds", "--k", "10", "--no-store"))
     why = cmd("whynot", "--need", "HN004", "--org", str(need["need"]["org_id"]))
     assert why["status"] == "excluded" and why["reason_code"] == "self"
+
+
+def _research_matches_are_on_topic(batch: dict) -> None:
+    """Judged from outside the ranker, as scripts/bench_seeds.py does: a seed is relevant to a need
+    when it covers one of the need's processes or one of its keywords is in the need's text. Among
+    all 1,538 KAKEN seeds, a relevant local (fictional) seed written for a need ranks above every
+    irrelevant KAKEN seed, an irrelevant seed in the top 5 reads 適合度 低, and most of the top 5
+    is relevant."""
+    import csv
+
+    with (ROOT / "corpora" / "demo" / "needs.csv").open(encoding="utf-8-sig") as f:
+        texts = {r["案件ID"]: r["件名"] + r["内容"] for r in csv.DictReader(f)}
+    precision, local_first, with_local = [], 0, 0
+    for one in batch["shortlists"]:
+        text = texts[one["need"]["external_id"]]
+
+        def relevant(c: dict, text: str = text) -> bool:
+            return bool(c["covered_processes"]) or any(len(w) > 1 and w in text for w in c["seed"]["keywords"])
+
+        cands = one["candidates"]
+        precision.append(sum(map(relevant, cands[:5])) / 5)
+        off_topic = [c for c in cands if c["seed"]["url"] and not relevant(c)]
+        assert all(c["fit"] == "低" for c in off_topic if c["rank"] <= 5), one["need"]["external_id"]
+        local = [c["rank"] for c in cands if not c["seed"]["url"] and relevant(c)]
+        if local:
+            with_local += 1
+            local_first += not off_topic or min(local) < min(c["rank"] for c in off_topic)
+    assert with_local >= 30 and local_first == with_local
+    assert sum(precision) / len(precision) >= 0.9
