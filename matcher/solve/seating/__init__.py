@@ -26,8 +26,8 @@ from matcher.solve.seating.instance import (
     violations,
 )
 from matcher.solve.seating.reseat import Reseating, reseat
-from matcher.solve.seating.search import EVALS_PER_SECOND, HARD_LIMIT_FACTOR, Seating, solve
+from matcher.solve.seating.search import EVALS_PER_SECOND, HARD_LIMIT_FACTOR, Seating, hard_limit_s, solve
 
-__all__ = ["EVALS_PER_SECOND", "HARD_LIMIT_FACTOR", "MAX_EXACT_TERMS", "Reseating", "Seating", "SeatingInstance",
+__all__ = ["EVALS_PER_SECOND", "HARD_LIMIT_FACTOR", "hard_limit_s", "MAX_EXACT_TERMS", "Reseating", "Seating", "SeatingInstance",
            "check_feasible", "lp_bound", "exact_model_size", "objective", "parse_instance", "read_instance", "reseat",
            "solve", "solve_exact", "upper_bound", "violations"]

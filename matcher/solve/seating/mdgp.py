@@ -22,7 +22,7 @@ from matcher.errors import FileError
 from matcher.solve.result import Solution
 from matcher.solve.seating import descent, kernel
 from matcher.solve.seating.instance import MAX_FILE_BYTES, MAX_PEOPLE, MAX_TABLES
-from matcher.solve.seating.search import EVALS_PER_SECOND, HARD_LIMIT_FACTOR, run
+from matcher.solve.seating.search import EVALS_PER_SECOND, hard_limit_s, run
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ def solve_mdgp(inst: MdgpInstance, time_limit_s: float = 3.0, seed: int = 0,
     started = time.perf_counter()
     descent.warm()
     budget = max(1, round(time_limit_s * EVALS_PER_SECOND))
-    found = run(arrays(inst), budget, seed, time.perf_counter() + max(time_limit_s, 1.0) * HARD_LIMIT_FACTOR,
+    found = run(arrays(inst), budget, seed, time.perf_counter() + hard_limit_s(time_limit_s),
                 None if progress is None else (lambda s, o, f: progress(s, round(o, 2), f)))
     groups = tuple(int(t) for t in found.seats[0])
     sizes = np.bincount(found.seats[0], minlength=len(inst.lo))

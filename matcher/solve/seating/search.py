@@ -6,7 +6,8 @@ otherwise a search that ends with violations says it found none in its budget.
 
 The budget is counted in evaluated moves (``time_limit_s`` × ``EVALS_PER_SECOND``), so the same
 input and seed give the same seating on any machine and under any load; a machine more than
-``HARD_LIMIT_FACTOR`` times slower stops at the wall clock and says so (status ``truncated``).
+``HARD_LIMIT_FACTOR`` times slower (``hard_limit_s``: never under ``HARD_LIMIT_FLOOR_S``) stops at the
+wall clock and says so (status ``truncated``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def seating_solution(inst: SeatingInstance, rounds: tuple[tuple[int, ...], ...],
 # on the clock.
 EVALS_PER_SECOND = 150_000_000
 HARD_LIMIT_FACTOR = 3.0  # a slower machine stops at this multiple of the budget, and says so
+# ... but never sooner than this: a short budget on a busy machine (a test suite on every core)
+# must not be cut by scheduling noise, or the same input and seed would seat differently.
+HARD_LIMIT_FLOOR_S = 10.0
+
+
+def hard_limit_s(time_limit_s: float) -> float:
+    """The wall-clock seconds after which a search stops short of its budget (and says so)."""
+    return max(time_limit_s * HARD_LIMIT_FACTOR, HARD_LIMIT_FLOOR_S)
 CHUNK_EVALUATIONS = 4_000_000  # how often the search comes back to Python (progress, the wall clock): ~30 ms
 
 
@@ -180,7 +189,7 @@ def solve(inst: SeatingInstance, time_limit_s: float = 30.0, seed: int = 0,
     descent.warm()
     started = time.perf_counter()
     budget = evaluations if evaluations is not None else max(1, round(time_limit_s * EVALS_PER_SECOND))
-    hard_deadline = started + max(time_limit_s, 1.0) * HARD_LIMIT_FACTOR
+    hard_deadline = started + hard_limit_s(time_limit_s)
     found = run(arrays(inst), budget, seed, hard_deadline,
                 None if progress is None else (lambda s, o, f: progress(s, int(round(o)), f)))
     rounds = tuple(tuple(int(t) for t in row) for row in found.seats)
