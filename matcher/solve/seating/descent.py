@@ -1,7 +1,8 @@
 """The iterated maxima search's loop (Lai & Hao 2016, generalised to rounds and rules), compiled
 with Numba over the state and gains of ``kernel``: first-improvement descents (a full scan when
 rules apply; with no rule, a scan that skips every table without an improving partner), then,
-where there are hosts, exchanges of two tables' guests as groups, weak perturbations around the
+itinerary swaps across rounds and, where there are hosts, exchanges of two tables' guests as
+groups; weak perturbations around the
 best local optimum, shakes between maxima searches."""
 
 from __future__ import annotations
@@ -278,15 +279,10 @@ def _exchanges(W, C, company, rules, mix, norepeat, lo, hi, fixed, x, G, PG, M, 
                     p = moved[k]
                     _apply_move(W, C, company, rules, norepeat, x, G, PG, M, size, ncomp, r, p, b if k < ng[a] else a)
                 counts[0] += RULE_COST * n * m
-                na = ng[a]
-                for k in range(max(na, ng[b])):
-                    if k < na and k < ng[b]:
-                        guests[a, k], guests[b, k] = guests[b, k], guests[a, k]
-                    elif k < na:
-                        guests[b, k] = guests[a, k]
-                    else:
-                        guests[a, k] = guests[b, k]
-                ng[a], ng[b] = ng[b], na
+                na, nb = ng[a], ng[b]
+                guests[b, :na] = moved[:na]  # ``moved`` holds a's guests, then b's
+                guests[a, :nb] = moved[na:m]
+                ng[a], ng[b] = nb, na
                 cur[0] += do
                 cur[1] += dp
                 applied = True
