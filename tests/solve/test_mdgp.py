@@ -32,7 +32,9 @@ def _rescore(path: Path, groups) -> float:
 def test_within_half_a_percent_of_the_best_known_value_at_twice_the_standard_limit(name):
     path = LIB / f"{name}.txt.gz"
     inst = read_mdgplib(path)
-    result = solve_mdgp(inst, time_limit_s=6.0, seed=0)  # n = 120: the literature's limit is 3 s
+    # n = 120: the literature's limit is 3 s. The budget is in evaluated moves, so the result does
+    # not depend on the machine; the wall-clock stop is off so that a loaded CI worker cannot cut it.
+    result = solve_mdgp(inst, time_limit_s=6.0, seed=0, wall_stop=False)
     assert result.status == "feasible"
     assert result.objective == pytest.approx(_rescore(path, result.value.groups), abs=1e-6)
     assert result.objective >= 0.995 * BEST[name]["best_known"]
