@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     embed_backend: Literal["onnx", "torch"] = "onnx"
     # Exact search over 100k vectors takes ~11 ms on 2 cores (scripts/bench_index.py), well
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
-    hnsw_threshold: int = 200_000
+    hnsw_threshold: int = 200_000  # rows of one segment above which it carries an HNSW graph
+    hnsw_ef_search: int = 256  # HNSW search breadth (higher: more true neighbours, more time)
     secret_key: str | None = None  # None → generated once into data_dir/secret.key
     # Shared state for several workers (login limits now; job queue and sessions next). None → memory.
     redis_url: str | None = None

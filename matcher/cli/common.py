@@ -129,12 +129,12 @@ def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
 
 def match_context():
     from matcher.errors import NotReady
-    from matcher.search.indexing import IndexPaths
+    from matcher.search.indexing import index_version
     from matcher.services.context import load_context
 
     settings = get_settings()
     engine = open_engine()
-    if not IndexPaths.of(settings).vectors.exists():
+    if index_version(settings) is None:
         raise NotReady("索引がありません。先に `matcher demo` か `matcher ingest` を実行してください",
                        "no index yet: run `matcher demo` or `matcher ingest` first")
     return load_context(engine, settings, load_embedder())

@@ -1,4 +1,4 @@
-"""`matcher index sync|status` and `matcher worker`: the indexes and the background job worker."""
+"""`matcher index sync|compact|status` and `matcher worker`: the indexes and the background job worker."""
 
 from __future__ import annotations
 
@@ -37,6 +37,22 @@ def index_sync_cmd(as_json: JsonOpt = False) -> None:
     payload = sync_index(open_engine())
     emit(payload, as_json, lambda p: out.print(f"文書 {p['documents']} 件、索引更新 {p['indexed']} 件、"
                                                f"削除 {p['removed']} 件、新たに埋め込み {p['embedded']} 件"))
+
+
+@index_app.command("compact")
+def index_compact_cmd(force: Annotated[bool, typer.Option("--force", help="merge even when the policy would not")] = False,
+                      as_json: JsonOpt = False) -> None:
+    """索引の区画を一つに統合する（削除済みの行を除く） / merge the index segments into one."""
+    from dataclasses import asdict
+
+    from matcher.search.indexing import compact_indexes
+
+    open_engine()
+    report = compact_indexes(get_settings(), force=force)
+    payload = {"compacted": report is not None, **(asdict(report) if report else {})}
+    emit(payload, as_json, lambda p: out.print(
+        f"区画 {p['segments_before']} 個（{p['rows_before']} 行）を 1 個（{p['rows']} 行）に統合しました（{p['version']}）"
+        if p["compacted"] else "統合の必要はありません（区画数・削除行とも基準内）"))
 
 
 @index_app.command("status")

@@ -1,14 +1,13 @@
-"""Search indexes with stable int64 ids: a FAISS vector index and a BM25 index over lemmas.
+"""In-memory search indexes with stable int64 ids: a FAISS vector index and a BM25 index over
+lemmas, and the pieces the on-disk segments (``search.segments``) share with them: the exact
+dot product, the bfloat16 flat shards, the top-k of a score array.
 
-Both keep their own copy of what they index (vectors / lemma lists) as the source of truth, so an
-index file alone can be reloaded, updated and rebuilt. Saves are atomic: a temporary file in the
-same directory, then ``os.replace``; a crash leaves the previous file intact.
+The in-memory indexes serve evaluations and benchmarks that index a corpus once; the product's
+indexes are the segment versions, written by ``search.indexing``.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import tempfile
 from collections.abc import Sequence
@@ -16,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
 SHARD_ROWS = 25_000
+K1, B = 1.2, 0.75  # BM25 (bm25s, Lucene variant)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -35,12 +34,50 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _dots(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
+def dots(rows: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Inner products of a few hundred rows with one query. einsum, not BLAS: a multi-threaded
     BLAS call this small costs more in waking and then spinning threads (which steal the cores
     from the FAISS shards and ONNX Runtime right after it) than the arithmetic itself. Every
     exact score in this module comes from here, so the same pair always gets the same value."""
     return np.einsum("ij,j->i", rows, query)
+
+
+def shard_count(rows: int) -> int:
+    """One shard per core once the index is large enough for threads to pay (a shard of ~25k
+    vectors scans in about a millisecond)."""
+    return max(1, min(os.cpu_count() or 1, rows // SHARD_ROWS))
+
+
+def flat_shards(vecs: np.ndarray):
+    """Exhaustive scan over bfloat16 codes (memory traffic is what a scan costs), one shard per
+    core so a single query uses every core; callers re-score what they fetched against the
+    float32 vectors, so scores and order stay exact. Labels are row positions. Returns the index
+    and its shards (IndexShards does not own them: the caller keeps them alive)."""
+    import faiss
+
+    dim = vecs.shape[1]
+    index = faiss.IndexShards(dim, True, True)  # threaded, successive ids
+    shards = []
+    for rows in np.array_split(np.arange(len(vecs)), shard_count(len(vecs))):
+        shard = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_bf16, faiss.METRIC_INNER_PRODUCT)
+        if len(rows):
+            shard.add(np.ascontiguousarray(vecs[rows[0]:rows[-1] + 1], dtype=np.float32))
+        index.add_shard(shard)
+        shards.append(shard)
+    index.syncWithSubIndexes()
+    return index, shards
+
+
+def top_of(raw: np.ndarray, order: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (scores, ids) of a score array aligned with ``order``, zero scores dropped, ties
+    broken by id."""
+    if raw.size == 0 or k <= 0:
+        return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+    k = min(k, raw.size)
+    part = np.argpartition(-raw, k - 1)[:k] if k < raw.size else np.arange(raw.size)
+    part = part[raw[part] > 0]
+    sel = part[np.lexsort((order[part], -raw[part]))]
+    return raw[sel].astype(np.float32), order[sel].astype(np.int64)
 
 
 def _as_ids(ids: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -156,32 +193,15 @@ class VectorIndex:
             if len(self):
                 index.add_with_ids(self._vecs, self._ids)
         else:
-            # Exhaustive scan over bfloat16 codes (memory traffic is what a scan costs), one shard
-            # per core so a single query uses every core; search() re-scores what it fetched
-            # against the float32 vectors, so scores and order stay exact. Labels are positions.
-            index = faiss.IndexShards(self.dim, True, True)  # threaded, successive ids
-            self._shards = []
-            for rows in np.array_split(np.arange(len(self)), self._shard_count()):
-                shard = faiss.IndexScalarQuantizer(self.dim, faiss.ScalarQuantizer.QT_bf16,
-                                                   faiss.METRIC_INNER_PRODUCT)
-                if len(rows):
-                    shard.add(self._vecs[rows])
-                index.add_shard(shard)
-                self._shards.append(shard)  # IndexShards does not own them: keep them alive
-            index.syncWithSubIndexes()
+            index, self._shards = flat_shards(self._vecs)
             self.kind_ = "flat"
         self._faiss, self._stale = index, 0
-
-    def _shard_count(self) -> int:
-        """One shard per core once the index is large enough for threads to pay (a shard of
-        ~25k vectors scans in about a millisecond)."""
-        return max(1, min(os.cpu_count() or 1, len(self) // SHARD_ROWS))
 
     def _append_keeps_balance(self, n_new: int) -> bool:
         """Appending fills the last shard (the rows just added are already counted in len(self));
         rebuild instead when the shard count should change or the last shard would grow past
         twice the first."""
-        if len(self._shards) != self._shard_count():
+        if len(self._shards) != shard_count(len(self)):
             return False
         return self._shards[-1].ntotal + n_new <= 2 * max(self._shards[0].ntotal, SHARD_ROWS // 2)
 
@@ -221,7 +241,7 @@ class VectorIndex:
         for r, pos in enumerate(positions):
             # Exact float32 scores of what was fetched; ties broken by id so the same input
             # always gives the same order.
-            exact = _dots(self._vecs[pos], q[r])
+            exact = dots(self._vecs[pos], q[r])
             found = self._ids[pos]
             order = np.lexsort((found, -exact))[:k]
             scores[r, : len(order)], ids[r, : len(order)] = exact[order], found[order]
@@ -234,62 +254,19 @@ class VectorIndex:
         positions = [self._pos.get(int(i)) for i in ids]
         known = [k for k, p in enumerate(positions) if p is not None]
         if known:
-            out[known] = _dots(self._vecs[[positions[k] for k in known]], q)
+            out[known] = dots(self._vecs[[positions[k] for k in known]], q)
         return out
-
-    # -- persistence --------------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        import faiss
-
-        buf = io.BytesIO()
-        params = dict(format=FORMAT_VERSION, dim=self.dim, hnsw_threshold=self.hnsw_threshold,
-                      hnsw_m=self.hnsw_m, ef_construction=self.ef_construction,
-                      ef_search=self.ef_search, kind=self.kind_, model=self.model)
-        arrays = {"ids": self._ids, "vecs": self._vecs, "params": np.array(json.dumps(params))}
-        if self.kind_ == "hnsw" and self._stale == 0:
-            # The graph is the expensive part at scale; keep it so loading is instant.
-            arrays["faiss"] = faiss.serialize_index(self._faiss)
-        np.savez(buf, **arrays)
-        atomic_write_bytes(Path(path), buf.getvalue())
-
-    @staticmethod
-    def recorded_model(path: Path) -> str | None:
-        """The embedding model a saved index records (reads only its parameters), or None when
-        there is no index file."""
-        if not Path(path).exists():
-            return None
-        with np.load(Path(path), allow_pickle=False) as data:
-            return str(json.loads(str(data["params"])).get("model", ""))
-
-    @classmethod
-    def load(cls, path: Path) -> VectorIndex:
-        import faiss
-
-        with np.load(Path(path), allow_pickle=False) as data:
-            params = json.loads(str(data["params"]))
-            if params.pop("format") != FORMAT_VERSION:
-                raise ValueError(f"{path}: unsupported vector index format")
-            kind = params.pop("kind")
-            index = cls(**params)
-            index._ids = data["ids"].copy()
-            index._vecs = data["vecs"].copy()
-            index._pos = {int(i): k for k, i in enumerate(index._ids)}
-            if "faiss" in data.files and kind == "hnsw":
-                index._faiss = faiss.deserialize_index(data["faiss"])
-                index.kind_ = "hnsw"
-            else:
-                index._rebuild()
-        return index
 
 
 class BM25Index:
     """BM25 (bm25s, Lucene variant) over lemma lists, keyed by the same ids as the vectors.
 
     bm25s indexes a fixed corpus, so edits mark the index dirty and it is rebuilt on the next
-    search — cheap at city scale (thousands of documents) and still seconds at 100k.
+    search: right for a corpus indexed once (evaluations, benchmarks). The product's BM25 lives
+    in immutable segments (``search.segments``), one bm25s model each.
     """
 
-    def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, k1: float = K1, b: float = B) -> None:
         self.k1, self.b = k1, b
         self._docs: dict[int, list[str]] = {}
         self._model = None
@@ -357,29 +334,8 @@ class BM25Index:
 
     def top_from(self, raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) of a score array, zero scores dropped, ties broken by id."""
-        if raw.size == 0 or k <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        k = min(k, raw.size)
-        part = np.argpartition(-raw, k - 1)[:k] if k < raw.size else np.arange(raw.size)
-        part = part[raw[part] > 0]
-        order = np.lexsort((self._order[part], -raw[part]))
-        sel = part[order]
-        return raw[sel].astype(np.float32), self._order[sel].astype(np.int64)
+        return top_of(raw, self._order, k)
 
     def search(self, query: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, ids) for one lemma query; ties broken by id."""
         return self.top_from(self.score_array(query), k)
-
-    def save(self, path: Path) -> None:
-        payload = {"format": FORMAT_VERSION, "k1": self.k1, "b": self.b,
-                   "docs": {str(i): d for i, d in self._docs.items()}}
-        atomic_write_bytes(Path(path), json.dumps(payload, ensure_ascii=False).encode("utf-8"))
-
-    @classmethod
-    def load(cls, path: Path) -> BM25Index:
-        payload = json.loads(Path(path).read_text(encoding="utf-8"))
-        if payload.get("format") != FORMAT_VERSION:
-            raise ValueError(f"{path}: unsupported BM25 index format")
-        index = cls(k1=payload["k1"], b=payload["b"])
-        index._docs = {int(i): d for i, d in payload["docs"].items()}
-        return index

@@ -1,7 +1,7 @@
 """The match context: one snapshot of the store, the indexes and the active scorer.
 
 Loading it reads every organisation, seed and document and the index files, so it is cached.
-The cache is keyed by the store's version counters and the index files' modification times:
+The cache is keyed by the store's version counters and the published index version:
 any change to the data, the indexes or the ranker versions gives a new key and the next caller
 reloads; new decisions only refresh the decision history. Nobody invalidates it by hand.
 """
@@ -24,7 +24,7 @@ from matcher.graph.parties import need_party, org_party, seed_party
 from matcher.graph.scorers import Scorer
 from matcher.learn.decisions import latest_pairs
 from matcher.learn.versions import active_scorer
-from matcher.search.indexing import IndexPaths, load_indexes
+from matcher.search.indexing import index_version, load_indexes
 from matcher.search.retrieve import DocMeta, Retriever
 from matcher.store.db import session_scope, store_versions
 from matcher.store.tables import Constraint, Document, Need, Organization, ResearchSeed
@@ -78,15 +78,16 @@ def _find(rows, ref: str | int, what_ja: str, what_en: str, id_ja: str):
 
 
 def load_context(engine: Engine, settings: Settings, embedder, scorer: Scorer | None = None) -> MatchContext:
-    vectors, bm25 = load_indexes(settings)
+    version = load_indexes(settings)
     with session_scope(engine) as s:
         orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.deleted_at.is_(None)))}
         seeds = {x.id: x for x in s.exec(select(ResearchSeed))}
         needs = {n.id: n for n in s.exec(select(Need))}
         docs = s.exec(select(Document)).all()
         constraints = s.exec(select(Constraint)).all()
-    meta = {d.id: DocMeta(d.owner_type, d.owner_id, d.kind) for d in docs
-            if d.id in vectors and not (d.owner_type == "organization" and d.owner_id not in orgs)}
+    indexed = version.rows_of([d.id for d in docs]) >= 0
+    meta = {d.id: DocMeta(d.owner_type, d.owner_id, d.kind) for d, held in zip(docs, indexed, strict=True)
+            if held and not (d.owner_type == "organization" and d.owner_id not in orgs)}
     by_owner: dict[tuple[str, int], list[str]] = {}
     for d in docs:
         by_owner.setdefault((d.owner_type, d.owner_id), []).append(d.text)
@@ -94,7 +95,7 @@ def load_context(engine: Engine, settings: Settings, embedder, scorer: Scorer | 
         "organization": {i: org_party(o, by_owner.get(("organization", i), [])) for i, o in orgs.items()},
         "seed": {i: seed_party(x, by_owner.get(("seed", i), []), orgs.get(x.org_id)) for i, x in seeds.items()},
     }
-    edges = EdgeBuilder(Retriever(vectors, bm25, meta), parties, {d.id: d.text for d in docs},
+    edges = EdgeBuilder(Retriever(version.vectors, version.bm25, meta), parties, {d.id: d.text for d in docs},
                         constraint_set(orgs, constraints), load_history(engine, needs),
                         scorer if scorer is not None else active_scorer(engine))
     return MatchContext(settings, engine, embedder, orgs, seeds, needs, edges)
@@ -138,16 +139,13 @@ class ContextCache:
         self._key: tuple | None = None
         self._lock = threading.Lock()
 
-    def _index_stamp(self) -> tuple[int, int]:
-        paths = IndexPaths.of(self.settings)
-        return tuple(p.stat().st_mtime_ns if p.exists() else 0 for p in (paths.vectors, paths.bm25))  # type: ignore[return-value]
-
     def get(self) -> MatchContext:
         with self._lock:
-            if not IndexPaths.of(self.settings).vectors.exists():
+            published = index_version(self.settings)
+            if published is None:
                 raise NotReady("索引がまだありません（取り込み後に作成されます）", "no index yet: import data first")
             versions = store_versions(self.engine)
-            data_key = (versions.get("data"), self._index_stamp())
+            data_key = (versions.get("data"), published)
             if self._ctx is None or self._key is None or self._key[0] != data_key:
                 self._ctx = load_context(self.engine, self.settings, self.embedder_factory())
             elif self._key[1] != versions.get("decisions"):

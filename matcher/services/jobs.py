@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 
 from matcher.config import Settings
 from matcher.infra.jobs import JobHandle, JobRunner
-from matcher.search.indexing import SyncReport, model_changed, stale_documents, sync_indexes
+from matcher.search.indexing import (
+    SyncReport,
+    document_count,
+    index_version,
+    model_changed,
+    stale_documents,
+    sync_indexes,
+)
 from matcher.store.tables import Job
 
 KIND = "index"
@@ -64,8 +71,11 @@ class IndexJobs:
 
     def repair(self) -> Job | None:
         """At start-up (after the runner's own repair): anything stored but not indexed (a kill -9
-        mid-import), or indexed by another embedding model, gets a job."""
-        return self.enqueue("repair") if stale_documents(self.engine) or model_changed(self.settings) else None
+        mid-import), indexed by another embedding model, or indexed in a format before segments
+        (no published version), gets a job."""
+        unpublished = index_version(self.settings) is None and document_count(self.engine) > 0  # an earlier format
+        return (self.enqueue("repair") if stale_documents(self.engine) or model_changed(self.settings) or unpublished
+                else None)
 
     def status(self) -> IndexStatus:
         """The latest job and how many documents still wait: what the desk, API and CLI show."""

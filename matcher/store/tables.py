@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from matcher.dates import utcnow
@@ -364,6 +364,18 @@ class Job(SQLModel, table=True):
     started_at: datetime | None = None
     heartbeat_at: datetime | None = None
     finished_at: datetime | None = None
+
+
+class StoredVector(SQLModel, table=True):
+    """A document vector by what it is comparable under (model, prompt) and the text's content
+    hash: what any machine builds an index version from without embedding again. float16 bytes
+    (half the space of float32; about 1e-4 on a cosine)."""
+
+    model: str = Field(primary_key=True, max_length=120)
+    prompt: str = Field(primary_key=True, max_length=16)
+    content_hash: str = Field(primary_key=True, max_length=64)
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditLog(SQLModel, table=True):

@@ -29,7 +29,7 @@ def index_status_out(status: IndexStatus) -> IndexStatusOut:
     return IndexStatusOut(**plain(status))
 
 
-def sync_json(report: SyncReport) -> dict[str, int]:
+def sync_json(report: SyncReport) -> dict[str, Any]:
     return plain(report)
 
 

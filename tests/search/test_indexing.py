@@ -25,8 +25,10 @@ def test_reimport_reindexes_only_the_edited_document(settings, embedder, tmp_pat
     third = sync_indexes(engine, settings, cached)
     assert (third.indexed, third.embedded, third.removed) == (1, 1, 0)
 
-    vectors, bm25 = load_indexes(settings)
+    version = load_indexes(settings)
+    vectors, bm25 = version.vectors, version.bm25
     assert len(vectors) == len(bm25) == 7
+    assert [s.rows for s in version.segments] == [7, 1]  # the sync wrote only what changed
     hits = bm25.search(["医療", "機器", "外装"], 1)[1]
     assert len(hits) == 1
 
@@ -41,7 +43,7 @@ def test_documents_that_disappear_leave_the_indexes(settings, embedder, tmp_path
                             encoding="utf-8")
     import_file(engine, no_equipment, "organizations")
     report = sync_indexes(engine, settings, embedder)
-    assert report.removed == 1 and len(load_indexes(settings)[0]) == 6
+    assert report.removed == 1 and len(load_indexes(settings).vectors) == 6
 
 
 def test_a_changed_document_model_re_embeds_every_document(settings, embedder, tmp_path):
@@ -49,16 +51,16 @@ def test_a_changed_document_model_re_embeds_every_document(settings, embedder, t
     documents to the other precision (int8 ↔ fp32) re-embeds them all, once, and the index
     records it."""
     from matcher.search.embed import Embedder
-    from matcher.search.index import VectorIndex
-    from matcher.search.indexing import IndexPaths, model_changed
+    from matcher.search.indexing import index_root, model_changed
+    from matcher.search.segments import IndexStore
 
     engine = get_engine(settings.sqlalchemy_url)
     upgrade(engine)
     import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
     cache = EmbeddingCache(settings.data_dir / "cache.sqlite")
     first = sync_indexes(engine, settings, CachedEmbedder(embedder, cache))
-    path = IndexPaths.of(settings).vectors
-    assert VectorIndex.recorded_model(path) == embedder.model_id_for("passage") and not model_changed(settings)
+    store = IndexStore(index_root(settings))
+    assert store.current().model == embedder.model_id_for("passage") and not model_changed(settings)
 
     other = "none" if settings.embed_passage_quantize == "int8" else "int8"
     flipped = settings.model_copy(update={"embed_passage_quantize": other})
@@ -68,5 +70,6 @@ def test_a_changed_document_model_re_embeds_every_document(settings, embedder, t
     assert other_docs.model_id == embedder.model_id  # queries are untouched
     switched = sync_indexes(engine, flipped, other_docs)
     assert switched.indexed == switched.embedded == first.documents == 7
-    assert VectorIndex.recorded_model(path) == other_docs.model_id_for("passage") and not model_changed(flipped)
+    assert store.current().model == other_docs.model_id_for("passage") and not model_changed(flipped)
+    assert len(store.current().segments) == 1  # the other model's vectors are not kept beside them
     assert (sync_indexes(engine, flipped, other_docs).indexed, model_changed(settings)) == (0, True)

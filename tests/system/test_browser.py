@@ -89,6 +89,9 @@ def test_coordinator_runs_decides_reruns_and_investigates(browser, live_server, 
     page.fill("input[name=q]", "チャンバ")
     page.click(".search button")
     page.click("text=HN001")
+    # app.js is deferred: wait until it has run, so its submit handler (registered first) has
+    # disabled the button by the time this listener records the page.
+    page.wait_for_load_state("domcontentloaded")
     # What the page showed while the shortlist ran, recorded at submit time (the next page replaces it).
     page.evaluate("""() => document.addEventListener('submit', () => sessionStorage.setItem('busy', JSON.stringify([
         document.querySelector('#run-shortlist').disabled,
