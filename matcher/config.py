@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     corpora_dir: Path = Field(default_factory=shipped_corpora)
     threads: int = 0  # 0 → all cores
     embed_batch_size: int = 64
+    # Documents per embedding job when an index job spreads its work over RQ workers (only with
+    # MATCHER_REDIS_URL; a sync with fewer stale documents embeds them itself).
+    embed_chunk_texts: int = 2000
     # "int8": dynamic int8 quantisation (per-channel weights) — about 1.8× faster, JSTS within
     # 0.005 of fp32 (scripts/bench_embed.py); off for queries so a query vector equals the model's.
     # Documents (the batch path: ingest, demo) take the int8 copy on ONNX Runtime while queries

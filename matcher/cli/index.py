@@ -76,9 +76,12 @@ def worker_cmd(burst: Annotated[bool, typer.Option("--burst", help="stop when th
         raise NotReady("MATCHER_REDIS_URL が未設定です（Redis なしではサービス内で索引を更新します）",
                        "MATCHER_REDIS_URL is not set (without Redis the service indexes in-process)")
     from redis import Redis
-    from rq import Worker
+    from rq import SimpleWorker
 
     from matcher.infra.jobs import QUEUE
 
     open_engine()
-    Worker([QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)
+    # Jobs run in this process (no fork per job): the embedder and the match context it loads
+    # stay loaded for the next job, and ONNX Runtime's thread pools never cross a fork. A job
+    # that kills the process is repaired like any interrupted job (its row says so).
+    SimpleWorker([QUEUE], connection=Redis.from_url(settings.redis_url)).work(burst=burst)

@@ -286,6 +286,16 @@ class JobRunner:
                 self._start_lane(job.kind)
         return failed
 
+    def reclaim(self, job: Job) -> bool:
+        """Fail a running job whose worker died (process gone here, or heartbeat silent), so that
+        its work can be submitted again; True when this call failed it."""
+        if job.state != "running" or not _abandoned(job, utcnow()):
+            return False
+        with session_scope(self.engine) as s:
+            return bool(s.exec(update(Job).where(Job.id == job.id, Job.state == "running").values(
+                state="failed", lock_key=None, coalesce_key=None, finished_at=utcnow(), error=INTERRUPTED_JA,
+                error_detail=f"worker {job.worker} stopped (last heartbeat {job.heartbeat_at})")).rowcount)
+
     def get(self, job_id: int) -> Job:
         with session_scope(self.engine) as s:
             job = s.get(Job, job_id)

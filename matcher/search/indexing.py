@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func, or_, tuple_, update
 from sqlmodel import select
 
 from matcher.config import Settings
@@ -89,6 +89,20 @@ def document_count(engine: Engine) -> int:
         return session.exec(select(func.count()).select_from(Document)).one()
 
 
+def unembedded_documents(engine: Engine, settings: Settings, model: str) -> list[int]:
+    """Ids of documents the next sync re-indexes (every one when nothing is published under
+    ``model``, else the stale ones) whose text has no stored vector under ``model``: the
+    embedding it would do, which ``services.jobs`` spreads over workers."""
+    current = IndexStore(index_root(settings)).current()
+    query = select(Document.id, Document.content_hash).order_by(Document.id)
+    if current is not None and current.model == model:
+        query = query.where(or_(Document.indexed_hash.is_(None), Document.indexed_hash != Document.content_hash))
+    with session_scope(engine) as session:
+        rows = session.exec(query).all()
+    missing = set(StoredVectors(engine).missing(model, [h for _, h in rows]))
+    return [int(i) for i, h in rows if h in missing]
+
+
 def stale_documents(engine: Engine) -> int:
     """Documents stored but not (or not as they are now) in the indexes: what a sync would do."""
     with session_scope(engine) as session:
@@ -143,18 +157,23 @@ def _sync(engine: Engine, settings: Settings, embedder, progress: Callable[[int]
                                          hnsw_threshold=settings.hnsw_threshold))
     manifest = Manifest(version=version, model=model, dim=dim, segments=tuple(entries))
     store.publish(manifest)
-    with session_scope(engine) as session:
-        for doc_id, _, content_hash, _ in stale:
-            doc = session.get(Document, int(doc_id))
-            if doc is not None and doc.content_hash == content_hash:
-                doc.indexed_hash = content_hash
-                session.add(doc)
+    _mark_indexed(engine, [(int(d[0]), d[2]) for d in stale])
     store.collect_garbage()
     report.embedded = getattr(embedder, "encoded_", 0) - before
     report.version = manifest.name
     if manifest.needs_compaction():
         report.compacted = _compact(settings, store) is not None
     return report
+
+
+def _mark_indexed(engine: Engine, pairs: list[tuple[int, str]]) -> None:
+    """Record what the published version holds, in batches: a document edited since it was read
+    keeps its mismatch (its id and hash no longer match the pair), so the next sync takes it."""
+    with session_scope(engine) as session:
+        for start in range(0, len(pairs), 500):
+            chunk = pairs[start:start + 500]
+            session.exec(update(Document).where(tuple_(Document.id, Document.content_hash).in_(chunk))
+                         .values(indexed_hash=Document.content_hash))
 
 
 def stored_vectors(engine: Engine, model: str, items: list[tuple[str, str]], embedder,

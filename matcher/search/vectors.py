@@ -67,9 +67,9 @@ class StoredVectors:
                  "vector": np.asarray(v, dtype=np.float16).tobytes(), "created_at": now} for h, v in items.items()]
         with session_scope(self.engine) as s:
             for start in range(0, len(rows), BATCH):
-                result = s.exec(insert(StoredVector).values(rows[start:start + BATCH]).on_conflict_do_nothing(
-                    index_elements=["model", "prompt", "content_hash"]))
-                written += max(result.rowcount or 0, 0)
+                stmt = insert(StoredVector).values(rows[start:start + BATCH]).on_conflict_do_nothing(
+                    index_elements=["model", "prompt", "content_hash"]).returning(StoredVector.content_hash)
+                written += len(s.exec(stmt).all())
         return written
 
     def count(self, model: str) -> int:

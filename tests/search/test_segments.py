@@ -13,7 +13,7 @@ from sqlmodel import select
 from matcher.exchange.catalog import import_file
 from matcher.search.embed import CachedEmbedder, EmbeddingCache
 from matcher.search.index import BM25Index, VectorIndex
-from matcher.search.indexing import compact_indexes, index_root, load_indexes, sync_indexes
+from matcher.search.indexing import compact_indexes, index_root, load_indexes, stored_vectors, sync_indexes
 from matcher.search.segments import IndexStore, Manifest, open_version
 from matcher.store.db import get_engine, session_scope, upgrade
 from matcher.store.tables import Document
@@ -174,13 +174,20 @@ from matcher.search import segments
 point, task = sys.argv[1], sys.argv[2]
 segments.checkpoint = lambda name: os.kill(os.getpid(), signal.SIGKILL) if name == point else None
 from matcher.config import get_settings
-from matcher.search.embed import CachedEmbedder, EmbeddingCache, Embedder
+from matcher.search.embed import passage_model_id
 from matcher.search.indexing import compact_indexes, sync_indexes
 from matcher.store.db import get_engine
 settings = get_settings()
+
+class StoredOnly:  # the test stored every vector beforehand: the sync builds from the store
+    encoded_ = 0
+    def model_id_for(self, prompt):
+        return passage_model_id(settings)
+    def encode(self, *args, **kwargs):
+        raise AssertionError("nothing should be embedded")
+
 if task == "sync":
-    embedder = CachedEmbedder(Embedder.from_settings(settings), EmbeddingCache(settings.data_dir / "cache.sqlite"))
-    sync_indexes(get_engine(settings.sqlalchemy_url), settings, embedder)
+    sync_indexes(get_engine(settings.sqlalchemy_url), settings, StoredOnly())
 else:
     compact_indexes(settings, force=True)
 print("not killed")
@@ -225,7 +232,7 @@ SYNC_POINTS = ["vectors-written", "segment-files-written", "segment-renamed", "t
                "manifest-written", "published"]
 
 
-@pytest.mark.slow  # a subprocess per kill, each loading the embedder
+@pytest.mark.slow  # a subprocess per kill
 def test_kill_9_at_every_moment_of_a_sync_or_a_compaction_leaves_a_readable_index(settings, embedder, tmp_path):
     engine = get_engine(settings.sqlalchemy_url)
     upgrade(engine)
@@ -236,7 +243,9 @@ def test_kill_9_at_every_moment_of_a_sync_or_a_compaction_leaves_a_readable_inde
     first_ids = sorted(first.vectors.ids.tolist())
     import_file(engine, _edited(tmp_path), "organizations")
     with session_scope(engine) as s:
-        wanted = sorted(d.id for d in s.exec(select(Document)))
+        docs = s.exec(select(Document)).all()
+    wanted = sorted(d.id for d in docs)
+    stored_vectors(engine, cached.model_id_for("passage"), [(d.content_hash, d.text) for d in docs], cached)
     for point in SYNC_POINTS:
         _killed_at(point, "sync")
         held = load_indexes(settings)  # readable: the previous version or the new one, whole
