@@ -35,6 +35,17 @@ def test_context_reloads_on_data_change_and_refreshes_history_on_decisions(demo_
     sync_indexes(engine, settings, demo_ctx.embedder)
     reloaded = cache.get()
     assert reloaded is not first and any(o.external_id == "CTX1" for o in reloaded.orgs.values())
+
+    # A new index version alone (a compaction: no row changed) is picked up at the next request,
+    # without a restart, and answers as the version before it did.
+    from matcher.search.indexing import compact_indexes
+
+    before = shortlist_need(reloaded, "HN001", "partners", 5)
+    assert compact_indexes(settings, force=True) is not None
+    compacted = cache.get()
+    assert compacted is not reloaded and len(compacted.edges.retriever.vectors._v.segments) == 1
+    after = shortlist_need(compacted, "HN001", "partners", 5)
+    assert [c.candidate.id for c in after.candidates] == [c.candidate.id for c in before.candidates]
     engine.dispose()
 
 
