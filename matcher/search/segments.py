@@ -312,10 +312,6 @@ class Segment:
         index.syncWithSubIndexes()
         return index, shards  # IndexShards does not own its shards: keep them alive
 
-    @property
-    def kind(self) -> str:
-        return "hnsw" if self._hnsw_path.exists() else "flat"
-
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-k live rows for one query: (exact scores, positions), best first, ties by id."""
         # Over-fetch past bfloat16 error (flat) or the graph's approximation (HNSW), and past
@@ -446,10 +442,6 @@ class SegmentedVectors(_View):
     @property
     def ids(self) -> np.ndarray:
         return self._v.live_ids
-
-    @property
-    def model(self) -> str:
-        return self._v.model
 
     def vector(self, id_: int) -> np.ndarray:
         row = int(self._v.rows_of([int(id_)])[0])

@@ -5,16 +5,12 @@ import os
 
 import pytest
 
-from tests.support import _pg_reachable
+from tests.support import require_pg
 
 
 @pytest.mark.slow  # loads the demo and starts five processes
 def test_the_topology_under_load_loses_and_doubles_nothing(tmp_path):
-    reason = _pg_reachable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable: {reason}")
-        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    require_pg("the topology test")
     from scripts.topology import load_test, topology, verify
 
     worker_no = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").lstrip("gw") or 0)

@@ -15,18 +15,14 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.support import PG_ADMIN_URL, ROOT, _pg_reachable
+from tests.support import PG_ADMIN_URL, ROOT, require_pg
 
 MATCHER = str(Path(sys.executable).parent / "matcher")
 
 
 @pytest.fixture()
 def two_workers(tmp_path):
-    reason = _pg_reachable()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL unreachable: {reason}")
-        pytest.skip(f"PostgreSQL unreachable: {reason}")
+    require_pg("the worker tests")
     from matcher.store.db import get_engine
 
     schema = f"w_{uuid.uuid4().hex[:10]}"
