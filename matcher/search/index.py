@@ -328,6 +328,11 @@ class BM25Index:
         self._ensure()
         return self._order
 
+    def positions(self, ids: Sequence[int]) -> np.ndarray:
+        """Each id's position in a score array (-1 where it is not indexed)."""
+        self._ensure()
+        return np.fromiter((self._position.get(int(i), -1) for i in ids), dtype=np.int64, count=len(ids))
+
     def position(self, id_: int) -> int | None:
         self._ensure()
         return self._position.get(int(id_))

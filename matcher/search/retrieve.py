@@ -157,9 +157,9 @@ class Retriever:
         """Exact cosine and BM25 score of each document (nan where a document is not indexed)."""
         sims = self.vectors.exact_scores(query_vec, docs)
         lexical = np.full(len(docs), np.nan, dtype=np.float32)
-        if raw.size:
-            positions = [self.bm25.position(d) for d in docs]
-            known = [k for k, p in enumerate(positions) if p is not None]
-            lexical[known] = raw[[positions[k] for k in known]]
+        if raw.size and docs:
+            positions = self.bm25.positions(docs)
+            known = positions >= 0
+            lexical[known] = raw[positions[known]]
         return sims, lexical
 

@@ -487,8 +487,12 @@ class SegmentedBM25(_View):
     def ordered_ids(self) -> np.ndarray:
         return self._v.all_ids
 
+    def positions(self, ids: Sequence[int]) -> np.ndarray:
+        """Each id's position in a score array (-1 where it is not indexed), in one lookup."""
+        return self._v.rows_of(ids)
+
     def position(self, id_: int) -> int | None:
-        row = int(self._v.rows_of([int(id_)])[0])
+        row = int(self.positions([int(id_)])[0])
         return row if row >= 0 else None
 
     def score_array(self, query: Sequence[str]) -> np.ndarray:
@@ -509,8 +513,9 @@ class SegmentedBM25(_View):
                 lo, hi = int(indptr[tid]), int(indptr[tid + 1])
                 weight = _idf(global_df[t], total) / _idf(df, seg.rows)
                 values = np.asarray(data[lo:hi])
-                np.add.at(scores, np.asarray(indices[lo:hi]), values if weight == 1.0 else
-                          (values * np.float32(weight)).astype(np.float32))
+                # One token's postings name each row once, so a fancy-indexed add is exact (and
+                # an order of magnitude faster than ``np.add.at`` on a million postings).
+                scores[np.asarray(indices[lo:hi])] += values if weight == 1.0 else values * np.float32(weight)
             scores[seg.dead] = 0.0
             out[start:start + seg.rows] = scores
         return out

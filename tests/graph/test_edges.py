@@ -44,3 +44,20 @@ def test_explain_keeps_the_largest_contributions_and_a_reason_from_the_edges_par
     assert edge.why == EdgeReason.of(edge) and edge.reason == edge.why.text("coordinator")
     cand_text = "\n".join(demo_ctx.edges.doc_text[d] for d in edge.hit.doc_ids)
     assert edge.matched_terms and all(t in q.text and t in cand_text for t in edge.matched_terms)
+
+
+def test_term_statistics_above_the_sample_size_count_an_evenly_spaced_sample(demo_ctx, monkeypatch):
+    """Two million documents are not tokenised before the first explanation: above TERM_SAMPLE
+    owners the statistics count every step-th owner by id, the same owners every time."""
+    from matcher.graph import edges as edges_module
+
+    owners = sorted(o for (t, o) in demo_ctx.edges.retriever.docs_of_ if t == "organization")
+    monkeypatch.setattr(edges_module, "TERM_SAMPLE", 10)
+    first = dataclasses.replace(demo_ctx.edges).term_stats("organization")
+    again = dataclasses.replace(demo_ctx.edges).term_stats("organization")
+    step = -(-len(owners) // 10)
+    assert len(owners) > 10 and first.n == len(owners[::step]) <= 10
+    assert first == again
+    full = dataclasses.replace(demo_ctx.edges)
+    monkeypatch.setattr(edges_module, "TERM_SAMPLE", 10**9)
+    assert full.term_stats("organization").n == len(owners) > first.n

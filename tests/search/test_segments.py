@@ -101,6 +101,21 @@ def test_bm25_across_segments_scores_with_the_index_wide_idf(tmp_path):
         assert got == pytest.approx(want, rel=1e-6)
 
 
+def test_positions_of_many_ids_agree_with_one_at_a_time(tmp_path):
+    """The retriever looks up hundreds of documents per query in one call: it must give every
+    live id its row, and -1 to a tombstoned (re-indexed elsewhere) or unknown one."""
+    store, live = _versions(tmp_path, [(np.arange(0, 50), unit(50, seed=1), _docs(50, 1)),
+                                       (np.arange(40, 60), unit(20, seed=2), _docs(20, 2))])
+    version = open_version(store.root)
+    ids = [59, 3, 999, 45, 0, -7, 45]
+    got = version.bm25.positions(ids).tolist()
+    assert got == [version.bm25.position(i) if version.bm25.position(i) is not None else -1 for i in ids]
+    assert got[2] == got[5] == -1 and got[3] == got[6] >= 50  # 45 lives in the second segment now
+    one = BM25Index()
+    one.add(list(live), [d for _, d in live.values()])
+    assert one.positions(ids).tolist() == [one.position(i) if i in live else -1 for i in ids]
+
+
 def test_a_small_new_segment_scores_like_the_large_one(tmp_path):
     """A document synced alone scores as it would inside the large segment (index-wide IDF),
     not with the IDF of a one-document corpus."""
