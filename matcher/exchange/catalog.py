@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from matcher.exchange.ingest import RawRow, Record, RowError, RowValidator
 from matcher.exchange.pipeline import ImportReport, run_import
 from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, SeedRow, organization_values
-from matcher.store.db import session_scope
+from matcher.store.db import bulk_insert, session_scope
 from matcher.store.tables import (
     AuditLog,
     Document,
@@ -87,14 +87,32 @@ def _chunked_in(session: Session, model, column, values: list, chunk: int = 900)
 
 
 # -- upserts -------------------------------------------------------------------------------------
-def _apply_org(org: Organization, row: OrganizationRow) -> None:
-    """Every field the spec stores in a column; lists as ``;``-joined text."""
-    if org.email != row.email:
-        org.email_bouncing_at = None  # an edited address gets another chance
-    for f in OrganizationRow.FIELDS:
-        if f.column and f.column != "external_id":
-            value = getattr(row, f.name)
-            setattr(org, f.column, join_list(value) if isinstance(value, list) else value)
+def _values(d: OrganizationRow | NeedRow | SeedRow, org_ids: dict[str, int]) -> dict[str, Any]:
+    """Every column the record sets; lists as ``;``-joined text."""
+    if isinstance(d, OrganizationRow):
+        return {f.column: join_list(v) if isinstance(v := getattr(d, f.name), list) else v
+                for f in OrganizationRow.FIELDS if f.column and f.column != "external_id"}
+    if isinstance(d, NeedRow):
+        return {"org_id": org_ids[d.org_external_id], "title": d.title, "text": d.text, "status": d.status,
+                "fictional": d.fictional, "public": d.public, "required_processes": join_list(d.required_processes)}
+    return {"org_id": org_ids.get(d.org_external_id) if d.org_external_id else None, "title": d.title,
+            "summary": d.summary, "url": d.url, "institution": d.institution, "source": d.source,
+            "fictional": d.fictional, "keywords": join_list(d.keywords)}
+
+
+def _documents(d: OrganizationRow | NeedRow | SeedRow) -> tuple[dict[str, str], str]:
+    if isinstance(d, OrganizationRow):
+        return _org_documents(d), d.name
+    if isinstance(d, NeedRow):
+        return _need_documents(d), d.title
+    return _seed_documents(d), d.title
+
+
+def _defaults(model) -> dict[str, Any]:
+    """A new row's column defaults, as constructing the model would give them (factories called
+    once: one import, one timestamp)."""
+    return {name: info.get_default(call_default_factory=True) for name, info in model.model_fields.items()
+            if name != "id" and not info.is_required()}
 
 
 def _sync_capabilities(session: Session, org_id: int, codes: list[str], current: dict[str, IndustryCode]) -> None:
@@ -106,63 +124,81 @@ def _sync_capabilities(session: Session, org_id: int, codes: list[str], current:
         session.add(IndustryCode(org_id=org_id, code=code, source="declared", confidence=1.0))
 
 
-def _upsert(rec: Record, model, existing: dict[str, Any], file: str) -> tuple[str, Any]:
-    """(status, object to write); the object is None when the stored record is identical."""
-    data = rec.data
-    h = record_hash(data)
-    obj = existing.get(data["external_id"])
-    if obj is not None and obj.record_hash == h:
-        return "unchanged", None
-    status = "updated" if obj is not None else "inserted"
-    if obj is None:
-        obj = model(external_id=data["external_id"], **_required_defaults(model, data))
-    obj.record_hash, obj.source_file, obj.source_row, obj.updated_at = h, file, rec.row, utcnow()
-    return status, obj
-
-
-def _required_defaults(model, data: dict[str, Any]) -> dict[str, Any]:
-    if model is Organization:
-        return {"name": data["name"]}
-    if model is Need:
-        return {"title": data["title"], "text": data["text"], "org_id": 0}
-    return {"title": data["title"]}
+def _update(obj, values: dict[str, Any]) -> None:
+    if isinstance(obj, Organization) and obj.email != values["email"]:
+        obj.email_bouncing_at = None  # an edited address gets another chance
+    for column, value in values.items():
+        setattr(obj, column, value)
 
 
 def store_records(session: Session, records: list[Record], kind: str, file: str) -> tuple[int, int, int]:
-    """Upsert validated records of one kind; returns (inserted, updated, unchanged)."""
+    """Upsert validated records of one kind; returns (inserted, updated, unchanged).
+
+    Edited records go through the ORM (their documents and codes are diffed); new ones, the bulk
+    of a big first import, are written as plain rows in batches (COPY on PostgreSQL)."""
     model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[kind]
     owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[kind]
     keys = [r.model.external_id for r in records]
     existing = {o.external_id: o for o in _chunked_in(session, model, model.external_id, keys)}
     org_ids = _org_id_map(session) if kind in ("needs", "seeds") else {}
-    counts = {"inserted": 0, "updated": 0, "unchanged": 0}
-    changed: list[tuple[Record, Any, dict[str, str], str]] = []
+    now = utcnow()
+    unchanged = 0
+    new: list[tuple[Record, dict[str, Any]]] = []
+    edited: list[tuple[Record, Any]] = []
     for rec in records:
-        status, obj = _upsert(rec, model, existing, file)
-        counts[status] += 1
-        if obj is None:
+        h = record_hash(rec.data)
+        obj = existing.get(rec.model.external_id)
+        if obj is not None and obj.record_hash == h:
+            unchanged += 1
             continue
-        d = rec.model
-        if isinstance(d, OrganizationRow):
-            _apply_org(obj, d)
-            docs, title = _org_documents(d), d.name
-        elif isinstance(d, NeedRow):
-            obj.org_id = org_ids[d.org_external_id]
-            obj.title, obj.text, obj.status, obj.fictional = d.title, d.text, d.status, d.fictional
-            obj.public = d.public
-            obj.required_processes = join_list(d.required_processes)
-            docs, title = _need_documents(d), d.title
+        values = _values(rec.model, org_ids) | {"record_hash": h, "source_file": file, "source_row": rec.row,
+                                                 "updated_at": now}
+        if obj is None:
+            new.append((rec, values | {"external_id": rec.model.external_id}))
         else:
-            assert isinstance(d, SeedRow)
-            obj.org_id = org_ids.get(d.org_external_id) if d.org_external_id else None
-            obj.title, obj.summary, obj.url = d.title, d.summary, d.url
-            obj.institution, obj.source, obj.fictional = d.institution, d.source, d.fictional
-            obj.keywords = join_list(d.keywords)
-            docs, title = _seed_documents(d), d.title
-        session.add(obj)
-        changed.append((rec, obj, docs, title))
-    session.flush()  # one flush gives every new row its id
-    ids = [obj.id for _, obj, _, _ in changed]
+            _update(obj, values)
+            session.add(obj)
+            edited.append((rec, obj))
+    _insert_new(session, model, owner, new, file, now)
+    _update_edited(session, kind, owner, edited, file)
+    return len(new), len(edited), unchanged
+
+
+def _insert_new(session: Session, model, owner: str, new: list[tuple[Record, dict[str, Any]]], file: str,
+                now) -> None:
+    if not new:
+        return
+    defaults = _defaults(model) | {"created_at": now}
+    bulk_insert(session, model, [defaults | values for _, values in new])
+    keys = [v["external_id"] for _, v in new]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 900):
+        ids.update(session.exec(select(model.external_id, model.id).where(
+            model.external_id.in_(keys[start : start + 900]))).all())
+    doc_defaults = _defaults(Document) | {"updated_at": now, "indexed_hash": None}
+    docs, codes = [], []
+    for rec, values in new:
+        owner_id = ids[values["external_id"]]
+        texts, title = _documents(rec.model)
+        docs += [doc_defaults | {"owner_type": owner, "owner_id": owner_id, "kind": k, "title": title, "text": t,
+                                 "content_hash": text_hash(t), "source_file": file, "source_row": rec.row}
+                 for k, t in texts.items()]
+        if isinstance(rec.model, OrganizationRow):
+            codes += [{"org_id": owner_id, "code": f"jsic:{c}", "source": "declared", "confidence": 1.0,
+                       "evidence": None} for c in sorted(set(rec.model.jsic))]
+    bulk_insert(session, Document, docs)
+    bulk_insert(session, IndustryCode, codes)
+
+
+def _id_map(session: Session, model) -> dict[str, int]:
+    return {ext: id_ for ext, id_ in session.exec(select(model.external_id, model.id))}
+
+
+def _update_edited(session: Session, kind: str, owner: str, edited: list[tuple[Record, Any]], file: str) -> None:
+    if not edited:
+        return
+    session.flush()
+    ids = [obj.id for _, obj in edited]
     docs_by_owner: dict[int, dict[str, Document]] = {}
     for doc in _chunked_in(session, Document, Document.owner_id, ids):
         if doc.owner_type == owner:
@@ -171,15 +207,15 @@ def store_records(session: Session, records: list[Record], kind: str, file: str)
     if kind == "organizations":
         for cap in _chunked_in(session, IndustryCode, IndustryCode.org_id, ids):
             caps_by_org.setdefault(cap.org_id, {})[cap.code] = cap
-    for rec, obj, docs, title in changed:
+    for rec, obj in edited:
         if kind == "organizations":
             _sync_capabilities(session, obj.id, rec.model.jsic, caps_by_org.get(obj.id, {}))
+        docs, title = _documents(rec.model)
         sync_documents(session, owner, obj.id, title, docs, file, rec.row, docs_by_owner.get(obj.id, {}))
-    return counts["inserted"], counts["updated"], counts["unchanged"]
 
 
 def _org_id_map(session: Session) -> dict[str, int]:
-    return {ext: id_ for ext, id_ in session.exec(select(Organization.external_id, Organization.id))}
+    return _id_map(session, Organization)
 
 
 # -- the import job ------------------------------------------------------------------------------

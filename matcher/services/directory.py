@@ -13,12 +13,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, func, or_
+from sqlalchemy import Engine, func, intersect, text, union
 from sqlmodel import select
 
 from matcher.exchange.catalog import load_organization
 from matcher.labels import KIND_JA, NEED_STATUS_JA
-from matcher.store.db import session_scope
+from matcher.store.db import session_scope, store_versions
+from matcher.store.substring import containing, contains
 from matcher.store.tables import Document, IndustryCode, Need, Organization, split_list
 from matcher.text import id_key, normalize
 from matcher.text.taxonomy import jsic_name
@@ -107,18 +108,23 @@ def org_record(o: Organization, profile: str | None = None, track_record: str | 
 def search_organizations(engine: Engine, q: str = "", published_only: bool = False, limit: int = 50,
                          offset: int = 0, only_id: int | None = None) -> Page[OrgRecord]:
     q = normalize(q or "")
+    live = [Organization.deleted_at.is_(None)]
+    if published_only:
+        live.append(Organization.publish.is_(True))
+    if only_id is not None:
+        live.append(Organization.id == only_id)
     with session_scope(engine) as s:
-        stmt = select(Organization).where(Organization.deleted_at.is_(None))
-        if published_only:
-            stmt = stmt.where(Organization.publish.is_(True))
-        if only_id is not None:
-            stmt = stmt.where(Organization.id == only_id)
         if q:
-            stmt = stmt.where(or_(Organization.external_id == q, *(
-                col.contains(q, autoescape=True) for col in (Organization.name, Organization.processes, Organization.city,
-                                                             Organization.equipment, Organization.certifications))))
-        total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
-        rows = s.exec(stmt.order_by(Organization.external_id).offset(offset).limit(limit)).all()
+            columns = (*ORG_TEXT_COLUMNS, Organization.city)
+            key = (Organization.id, Organization.external_id)
+            matched = union(*_arms(q, s.get_bind().dialect.name, live, columns, False, key)).subquery()
+            ids, total = _page_and_total(s, matched, matched.c.external_id, offset, limit)
+            found = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(ids or [-1])))}
+            rows = [found[i] for i in ids]
+        else:
+            stmt = select(Organization).where(*live)
+            total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
+            rows = s.exec(stmt.order_by(Organization.external_id).offset(offset).limit(limit)).all()
         profiles = {d.owner_id: d.text for d in s.exec(select(Document).where(
             Document.owner_type == "organization", Document.kind == "profile",
             Document.owner_id.in_([o.id for o in rows])))}
@@ -155,8 +161,8 @@ def search_needs(engine: Engine, q: str = "", limit: int = 100, offset: int = 0,
         if org_id is not None:
             stmt = stmt.where(Need.org_id == org_id)
         if q:
-            stmt = stmt.where(or_(*(col.contains(q, autoescape=True)
-                                    for col in (Need.title, Need.text, Need.required_processes))))
+            stmt = stmt.where(Need.id.in_(union(*containing(
+                Need.id, (Need.title, Need.text, Need.required_processes), q, s.get_bind().dialect.name))))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         rows = s.exec(stmt.order_by(Need.external_id).offset(offset).limit(limit)).all()
         orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_([n.org_id for n in rows])))}
@@ -173,7 +179,7 @@ def get_need(engine: Engine, need_id: int) -> NeedRecord | None:
 SIZE_CLASSES = {"s": ("20名以下", 0, 20), "m": ("21〜100名", 21, 100), "l": ("101〜300名", 101, 300),
                 "xl": ("301名以上", 301, None)}
 PAGE_SIZE = 20
-MAX_RANKED = 5_000  # matches ranked per query (pages beyond are not useful to a reader)
+MAX_RANKED = 1_000  # matches ranked per query: 50 pages; more words or a filter narrow a larger set
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,33 +224,79 @@ def _kana_variants(word: str) -> tuple[str, ...]:
     return (word,) if kata == word else (word, normalize(kata))
 
 
-def _matches(variants: tuple[str, ...]):
-    """Organisations one query word (any of its variants) occurs in: id, name, processes,
-    equipment, certifications or any of their documents."""
-    conds = []
-    for w in variants:
-        in_docs = select(Document.owner_id).where(Document.owner_type == "organization",
-                                                  Document.text.contains(w, autoescape=True))
-        conds += [Organization.external_id == w, Organization.id.in_(in_docs), *(
-            col.contains(w, autoescape=True) for col in (Organization.name, Organization.processes,
-                                                         Organization.equipment, Organization.certifications))]
-    return or_(*conds)
+# An organisation's processes and equipment documents repeat its columns word for word, so a word
+# is looked for in the columns and in the other documents (profile, track record) only. The
+# predicate is constant SQL, the one the PostgreSQL index on those documents is built with.
+PROSE_DOCUMENTS = text("document.owner_type = 'organization' AND document.kind NOT IN ('processes', 'equipment')")
+ORG_TEXT_COLUMNS = (Organization.name, Organization.processes, Organization.equipment, Organization.certifications)
+
+
+def _arms(word: str, dialect: str, where: list, columns, documents: bool, key: tuple) -> list:
+    """``SELECT key`` of the organisations meeting ``where`` that hold the word, one per place it
+    may be (the id itself, each column, their documents), for the caller to UNION: each is an
+    index scan on PostgreSQL, and counting or paging the union never reads the whole table."""
+    arms = [select(*key).where(*where, Organization.external_id == word)]
+    arms += [select(*key).where(*where, contains(column, word, dialect)) for column in columns]
+    if documents:
+        arms.append(select(*key).join(Document, Document.owner_id == Organization.id).where(
+            *where, PROSE_DOCUMENTS, contains(Document.text, word, dialect)))
+    return arms
+
+
+def _page_and_total(s, matched, order, offset: int, limit: int) -> tuple[list[int], int]:
+    """One page of the matched ids and how many matched, from one evaluation of the match."""
+    rows = s.exec(select(matched.c.id, func.count().over()).order_by(order, matched.c.id)
+                  .offset(offset).limit(limit)).all()
+    if rows:
+        return [r[0] for r in rows], rows[0][1]
+    return [], s.exec(select(func.count()).select_from(matched)).one() if offset else 0
+
+
+@dataclass(frozen=True)
+class _Matches:
+    ids: list[int]  # the first MAX_RANKED by id
+    total: int
+    df: dict[tuple[str, ...], int]  # per word: published organisations holding it
+
+
+def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list) -> _Matches:
+    """Published organisations holding every word (any of its variants) and meeting the filters,
+    with each word's document frequency over all published organisations, in one statement: each
+    word's set is computed once (a CTE) and serves both its count and the intersection."""
+    dialect = s.get_bind().dialect.name
+
+    def holding(where: list, name: str) -> list:
+        return [union(*(arm for w in variants for arm in _arms(w, dialect, where, ORG_TEXT_COLUMNS, True,
+                                                                 (Organization.id,)))).cte(f"{name}{i}")
+                for i, variants in enumerate(words)]
+
+    sets = holding(live, "word")
+    # With filters, the matches come from sets filtered inside each index scan (a filter applied
+    # to the intersection afterwards fetched every candidate row again).
+    narrowed = holding([*live, *filters], "narrowed") if filters else sets
+    both = intersect(*(select(c.c.id) for c in narrowed)) if len(narrowed) > 1 else select(narrowed[0].c.id)
+    matched = both.subquery()
+    dfs = [select(func.count()).select_from(c).scalar_subquery() for c in sets]
+    rows = s.exec(select(matched.c.id, func.count().over(), *dfs).order_by(matched.c.id).limit(MAX_RANKED)).all()
+    if not rows:
+        return _Matches(ids=[], total=0, df={})
+    return _Matches(ids=[r[0] for r in rows], total=rows[0][1], df=dict(zip(words, rows[0][2:], strict=True)))
 
 
 BM25_K1, BM25_B = 1.2, 0.75
 
 
-def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]], published) -> list[Organization]:
+def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]],
+                df: dict[tuple[str, ...], int]) -> list[Organization]:
     """The matched organisations by BM25 over the same fields the filter reads (term frequency as
     occurrences in name, processes, equipment, certifications and documents; document frequency
     over every published organisation), ties by name."""
-    n = max(1, s.exec(select(func.count()).select_from(published.subquery())).one())
-    df = {v: s.exec(select(func.count()).select_from(published.where(_matches(v)).subquery())).one() for v in words}
+    n = max(1, _published_count(s.get_bind()))
     ids = [o.id for o in rows]
     docs: dict[int, list[str]] = {}
-    for owner, text in s.exec(select(Document.owner_id, Document.text).where(
+    for owner, body in s.exec(select(Document.owner_id, Document.text).where(
             Document.owner_type == "organization", Document.owner_id.in_(ids or [-1]))):
-        docs.setdefault(owner, []).append(text)
+        docs.setdefault(owner, []).append(body)
     texts = {o.id: "\n".join([o.name or "", o.processes or "", o.equipment or "", o.certifications or "",
                               *docs.get(o.id, [])]) for o in rows}
     avg = sum(len(x) for x in texts.values()) / max(1, len(texts))
@@ -265,36 +317,42 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
     """Published organisations only. Every word of ``q`` must occur (AND) in the name, processes,
     equipment, certifications or profile text; words and stored text are normalised alike
     (NFKC, 表記ゆれ, hiragana read as katakana too), so 全角/半角 and variant spellings match.
-    With words, results are ranked by BM25 over those fields (then name); without, by name.
+    With words, results are ranked by BM25 over those fields (then name), at most ``MAX_RANKED``
+    of them (the first by id: a query matching more is narrowed with another word or a filter);
+    without words, by name.
     ``industry`` is a JSIC code prefix (middle ``24``, minor ``245``, detail ``2452``) matched
     against the organisations' declared and inferred industry codes."""
     words = [_kana_variants(w) for w in normalize(q or "").split() if w][:10]
+    live = [Organization.deleted_at.is_(None), Organization.publish.is_(True)]
     with session_scope(engine) as s:
-        published = select(Organization).where(Organization.deleted_at.is_(None), Organization.publish.is_(True))
-        stmt = published
-        for v in words:
-            stmt = stmt.where(_matches(v))
+        dialect = s.get_bind().dialect.name
+        filters = []
         if city:
-            stmt = stmt.where(Organization.city == normalize(city))
+            filters.append(Organization.city == normalize(city))
         if process:
-            stmt = stmt.where(Organization.processes.contains(normalize(process), autoescape=True))
+            filters.append(contains(Organization.processes, normalize(process), dialect))
         if cert:
-            stmt = stmt.where(Organization.certifications.contains(normalize(cert), autoescape=True))
+            filters.append(contains(Organization.certifications, normalize(cert), dialect))
         if industry.isdigit():
-            stmt = stmt.where(Organization.id.in_(select(IndustryCode.org_id).where(
+            filters.append(Organization.id.in_(select(IndustryCode.org_id).where(
                 IndustryCode.code.startswith(f"jsic:{industry}", autoescape=True))))
         if size in SIZE_CLASSES:
             _, low, high = SIZE_CLASSES[size]
-            stmt = stmt.where(Organization.employees >= low)
+            filters.append(Organization.employees >= low)
             if high is not None:
-                stmt = stmt.where(Organization.employees <= high)
-        total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
-        pages = max(1, -(-(min(total, MAX_RANKED) if words else total) // PAGE_SIZE))
-        page = min(max(1, page), pages)
+                filters.append(Organization.employees <= high)
         if words:
-            matched = _bm25_order(s, list(s.exec(stmt.limit(MAX_RANKED))), words, published)
-            rows = matched[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+            found = _match_words(s, words, live, filters)
+            total = found.total
+            pages = max(1, -(-min(total, MAX_RANKED) // PAGE_SIZE))
+            page = min(max(1, page), pages)
+            candidates = list(s.exec(select(Organization).where(Organization.id.in_(found.ids or [-1]))))
+            rows = _bm25_order(s, candidates, words, found.df)[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         else:
+            stmt = select(Organization).where(*live, *filters)
+            total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
+            pages = max(1, -(-total // PAGE_SIZE))
+            page = min(max(1, page), pages)
             rows = s.exec(stmt.order_by(Organization.name, Organization.id)
                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
         ids = [o.id for o in rows] or [-1]
@@ -303,19 +361,51 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
         codes: dict[int, list[IndustryCode]] = {}
         for c in s.exec(select(IndustryCode).where(IndustryCode.org_id.in_(ids))):
             codes.setdefault(c.org_id, []).append(c)
-        facets = s.exec(select(Organization.city, Organization.processes, Organization.certifications).where(
-            Organization.deleted_at.is_(None), Organization.publish.is_(True))).all()
+    return DirectoryPage(total=total, page=page, pages=pages,
+                         items=[public_org(o, profiles.get(o.id), codes.get(o.id, [])) for o in rows],
+                         facets=directory_facets(engine))
+
+
+_CACHE: dict[tuple[str, str], tuple[int | None, object]] = {}
+
+
+def _per_data_version(engine: Engine, name: str, compute):
+    """``compute()`` once per engine until the store's data version moves (any import or edit):
+    for what reads every published organisation and changes only with the data."""
+    version = store_versions(engine).get("data")
+    key = (engine.url.render_as_string(hide_password=True), name)
+    cached = _CACHE.get(key)
+    if cached is None or cached[0] != version:
+        cached = _CACHE[key] = (version, compute())
+    return cached[1]
+
+
+def _published_count(engine: Engine) -> int:
+    def count() -> int:
+        with session_scope(engine) as s:
+            return s.exec(select(func.count()).select_from(Organization).where(
+                Organization.deleted_at.is_(None), Organization.publish.is_(True))).one()
+    return _per_data_version(engine, "published", count)
+
+
+def directory_facets(engine: Engine) -> Facets:
+    """The filter choices over every published organisation (they read the whole table)."""
+    return _per_data_version(engine, "facets", lambda: _facets(engine))
+
+
+def _facets(engine: Engine) -> Facets:
+    live = (Organization.deleted_at.is_(None), Organization.publish.is_(True))
+    with session_scope(engine) as s:
+        cities = s.exec(select(Organization.city).where(*live).distinct()).all()
+        processes = s.exec(select(Organization.processes).where(*live).distinct()).all()
+        certs = s.exec(select(Organization.certifications).where(*live).distinct()).all()
         present = s.exec(select(IndustryCode.code).join(Organization, Organization.id == IndustryCode.org_id).where(
-            Organization.deleted_at.is_(None), Organization.publish.is_(True)).distinct()).all()
+            *live).distinct()).all()
     middles = sorted({c.removeprefix("jsic:")[:2] for c in present if c.removeprefix("jsic:")[:2].isdigit()})
-    return DirectoryPage(
-        total=total, page=page, pages=pages,
-        items=[public_org(o, profiles.get(o.id), codes.get(o.id, [])) for o in rows],
-        facets=Facets(city=sorted({c for c, _, _ in facets if c}),
-                      process=sorted({p for _, ps, _ in facets for p in split_list(ps)}),
-                      cert=sorted({c for _, _, cs in facets for c in split_list(cs)}),
-                      industry={m: jsic_name(m) or m for m in middles},
-                      size={k: v[0] for k, v in SIZE_CLASSES.items()}))
+    facets = Facets(city=sorted({c for c in cities if c}), process=sorted({p for ps in processes for p in split_list(ps)}),
+                    cert=sorted({c for cs in certs for c in split_list(cs)}),
+                    industry={m: jsic_name(m) or m for m in middles}, size={k: v[0] for k, v in SIZE_CLASSES.items()})
+    return facets
 
 
 def public_org(o: Organization, profile: str | None, codes: list[IndustryCode],

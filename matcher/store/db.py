@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, event, update
+from sqlalchemy import JSON, Engine, event, update
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine, select
 
 from matcher.store import tables
@@ -38,7 +41,16 @@ def get_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = create_engine(url, pool_pre_ping=True)
+        event.listen(engine, "connect", _postgres_session)
     return engine
+
+
+def _postgres_session(dbapi_conn, _record) -> None:
+    # The desk's queries at national scale cost enough for PostgreSQL to JIT-compile them, and
+    # compiling took longer (~70 ms) than running them; the engine runs no analytical queries.
+    with dbapi_conn.cursor() as cur:
+        cur.execute("SET jit = off")
+    dbapi_conn.commit()
 
 
 # Which scope's counter a change to each table bumps. Users, suggestions, e-mails and the audit
@@ -54,12 +66,55 @@ SCOPE_OF: dict[type, str] = {
 def _bump_store_versions(session: Session, _context) -> None:
     """Bump each touched scope once per transaction, inside that transaction: a reader sees the
     new counter exactly when it can see the change."""
-    touched = {SCOPE_OF.get(type(obj)) for obj in (*session.new, *session.dirty, *session.deleted)}
+    bump_scopes(session, {SCOPE_OF.get(type(obj)) for obj in (*session.new, *session.dirty, *session.deleted)})
+
+
+def bump_scopes(session: Session, scopes: set[str | None]) -> None:
     done: set[str] = session.info.setdefault("bumped_scopes", set())
-    for scope in sorted(s for s in touched if s and s not in done):
+    for scope in sorted(s for s in scopes if s and s not in done):
         session.connection().execute(update(tables.StoreVersion).where(tables.StoreVersion.scope == scope)
                                      .values(version=tables.StoreVersion.version + 1))
         done.add(scope)
+
+
+ANALYZE_AFTER = 10_000  # rows copied at once
+
+
+def _json_text(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Many new rows of one table inside the session's transaction, without building an ORM
+    object per row (that was most of a 100k-row import): PostgreSQL's COPY, executemany batches
+    on SQLite. Every row carries the same keys; the table's store scope is bumped as a flush would."""
+    if not rows:
+        return
+    table = model.__table__
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        conn.execute(table.insert(), rows)
+    else:
+        import psycopg
+        from psycopg import sql
+
+        cols = [c for c in table.columns if c.name in rows[0]]
+        binds = [_json_text if isinstance(c.type, JSON) else c.type.bind_processor(conn.dialect) for c in cols]
+        names = sql.SQL(", ").join(sql.Identifier(c.name) for c in cols)
+        raw = conn.connection.driver_connection
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), names)
+        try:
+            with raw.cursor() as cur:
+                with cur.copy(statement) as copy:  # noqa: SIM117 — the ANALYZE below runs after the copy ends
+                    for row in rows:
+                        copy.write_row([f(row[c.name]) if f else row[c.name] for c, f in zip(cols, binds, strict=True)])
+                if len(rows) >= ANALYZE_AFTER:
+                    # Fresh statistics, and every cached plan on the table replanned: a plan made
+                    # while the table was empty (a sequential scan) would otherwise stay.
+                    cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table.name)))
+        except psycopg.Error as exc:  # the same exception classes the ORM path raises
+            raise DBAPIError.instance(statement.as_string(raw), None, exc, psycopg.Error) from exc
+    bump_scopes(session, {SCOPE_OF.get(model)})
 
 
 @event.listens_for(Session, "after_transaction_end")

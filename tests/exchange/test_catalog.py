@@ -107,21 +107,23 @@ def test_a_broken_file_changes_nothing_already_stored(engine, tmp_path):
 
 def test_a_failure_midway_rolls_back_the_whole_file(engine, tmp_path, monkeypatch):
     import matcher.exchange.catalog as catalog
+    from matcher.store.tables import Document
 
     import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
-    calls = {"n": 0}
-    real = catalog.sync_documents
+    real = catalog.bulk_insert
+    written = []
 
-    def flaky(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
+    def flaky(session, model, rows):
+        if model is Document:  # the organisations are written by now, their documents are not
             raise RuntimeError("disk full")
-        return real(*args, **kwargs)
+        written.append(model)
+        return real(session, model, rows)
 
-    monkeypatch.setattr(catalog, "sync_documents", flaky)
+    monkeypatch.setattr(catalog, "bulk_insert", flaky)
     with pytest.raises(RuntimeError):
         import_file(engine, write(tmp_path, "more.csv", HEADER + rows(5)), "organizations")
-    assert count(engine, Organization) == 3  # neither the first two new rows nor anything else
+    assert written == [Organization]
+    assert count(engine, Organization) == 3  # neither the two new rows nor anything else
 
 
 def test_needs_and_seeds_link_to_their_organisations(engine, tmp_path):

@@ -28,3 +28,12 @@ def test_hiragana_reads_as_katakana_and_every_filter_is_kept(engine, tmp_path):
     _store(engine, tmp_path)
     assert {o.external_id for o in directory_search(engine, q="すてんれす").items} == {"W1", "W2"}
     assert [o.external_id for o in directory_search(engine, q="すてんれす", process="溶接", city="八王子市").items] == ["W2"]
+
+
+def test_every_word_must_occur_somewhere_in_the_organisation(engine, tmp_path):
+    _store(engine, tmp_path)
+    both = directory_search(engine, q="溶接 ステンレス筐体")  # one word in processes, the other in the profile
+    assert [o.external_id for o in both.items] == ["W2"] and both.total == 1
+    assert directory_search(engine, q="溶接 チタン").total == 0
+    assert {o.external_id for o in directory_search(engine, q="溶接 板金 日野市").items} == set()  # city is a filter
+    assert [o.external_id for o in directory_search(engine, q="溶接 板金", city="八王子市").items] == ["W2"]

@@ -34,7 +34,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(engine):
     assert {"organization", "document", "capability", "need", "researchseed", "suggestion", "decision",
             "constraint", "modelversion", "forumevent", "participant", "seatassignment", "emailmessage",
             "forummeeting", "digestitem", "maillink", "outcome", "user", "auditlog", "storeversion", "authsession", "job", "storedvector", "alembic_version"} <= names
-    assert upgrade(engine) == current_revision(engine) == "0010"
+    assert upgrade(engine) == current_revision(engine) == "0011"
 
 
 def test_decisions_are_appended_never_overwritten(engine):
@@ -73,7 +73,7 @@ def test_migration_to_json_columns_keeps_stored_values(bare_engine):
                           "trained_at) VALUES ('v1', 'blended', '/x', '{\"candidate\": {\"auc\": 0.9}}', "
                           "'[\"coverage\"]', 3, 'candidate', CURRENT_TIMESTAMP)"))
         conn.execute(text("INSERT INTO auditlog (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x', '')"))
-    assert upgrade(bare_engine) == "0010"  # through 0002 (JSON columns) to head
+    assert upgrade(bare_engine) == "0011"  # through 0002 (JSON columns) to head
     with session_scope(bare_engine) as s:
         assert s.exec(select(Suggestion)).one().features == {"coverage": 0.5}
         mv = s.exec(select(ModelVersion)).one()
@@ -107,3 +107,32 @@ def test_store_versions_move_with_the_data_they_count(engine):
         s.flush()
         raise RuntimeError("rolled back")
     assert store_versions(engine) == after  # a rolled-back change bumps nothing
+
+
+def test_bulk_insert_stores_what_the_orm_would_and_bumps_the_scope_once(engine):
+    from datetime import UTC, datetime
+
+    from matcher.store.db import bulk_insert, store_versions
+
+    when = datetime(2026, 4, 1, 0, 30, tzinfo=UTC)
+    rows = [{"external_id": f"B{i}", "name": f"一括（架空）{i}\t改行\nと\\記号", "kind": "company", "publish": i % 2 == 0,
+             "employees": None if i == 1 else i, "processes": "切削;研削", "jsic_codes": "", "equipment": "",
+             "certifications": "", "email_opt_in": False, "fictional": True, "record_hash": "h",
+             "created_at": when, "updated_at": when} for i in range(3)]
+    before = store_versions(engine)
+    with session_scope(engine) as s:
+        bulk_insert(s, Organization, rows)
+        bulk_insert(s, Organization, [dict(rows[0], external_id="B9")])
+    assert store_versions(engine)["data"] == before["data"] + 1
+    with session_scope(engine) as s:
+        got = {o.external_id: o for o in s.exec(select(Organization))}
+    assert sorted(got) == ["B0", "B1", "B2", "B9"]
+    assert got["B1"].name == "一括（架空）1\t改行\nと\\記号" and got["B1"].employees is None
+    assert got["B0"].publish is True and got["B1"].publish is False
+    assert got["B2"].created_at == when and got["B2"].created_at.tzinfo is not None
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), session_scope(engine) as s:  # a duplicate key: nothing of the batch stays
+        bulk_insert(s, Organization, [dict(rows[0], external_id="B7"), dict(rows[0], external_id="B0")])
+    with session_scope(engine) as s:
+        assert len(s.exec(select(Organization)).all()) == 4
