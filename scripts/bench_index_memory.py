@@ -53,7 +53,7 @@ def memory(pid: int) -> dict[str, float]:
     out = {}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         parts = line.split()
-        if parts and parts[0].rstrip(":") in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+        if parts and parts[0].rstrip(":") in ("Rss", "Pss", "Private_Clean", "Private_Dirty", "Anonymous"):
             out[parts[0].rstrip(":")] = int(parts[1]) / 1024
     out["Private"] = out.pop("Private_Clean", 0) + out.pop("Private_Dirty", 0)
     return out

@@ -310,9 +310,10 @@ def main() -> None:
             print_row(*rows[-1])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-    print("\nshortlist p95 (ms) as min / median / max over passes; memory of one worker after its queries")
+    print("\nshortlist p95 (ms) as min / median / max over passes; memory of one worker after its queries "
+          "(anon: heap and other anonymous pages, what each further worker adds; the mapped index is not in it)")
     print(f"{'docs':>9} {'index':>6} {'build s':>8} {'1% sync s':>9} {'load s':>7} {'approx p95':>22} "
-          f"{'exact p95':>22} {'ratio':>6} {'top10 same':>10} {'RSS MB':>7} {'PSS MB':>7} {'priv MB':>7}")
+          f"{'exact p95':>22} {'ratio':>6} {'top10 same':>10} {'RSS MB':>7} {'PSS MB':>7} {'priv MB':>7} {'anon MB':>7}")
     for row in rows:
         print_row(*row)
     print("targets: p95 ≤ 50 ms at 1M, ≤ 80 ms at 2M documents (query embedding included)")
@@ -326,7 +327,7 @@ def print_row(n: int, writes: dict, approx: dict, exact: dict) -> None:
     print(f"{n:9,d} {kind:>6} {writes['build']:8.1f} {writes['sync']:9.2f} {approx['load_s']:7.1f} {spread(p95a):>22} "
           f"{spread(p95e):>22} {np.median(p95a) / np.median(p95e):5.2f}× "
           f"{overlap(approx['candidates'], exact['candidates']):10.3f} {mem['Rss']:7.0f} {mem['Pss']:7.0f} "
-          f"{mem['Private']:7.0f}", flush=True)
+          f"{mem['Private']:7.0f} {mem['Anonymous']:7.0f}", flush=True)
     print("   stages p50 ms: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(approx["stages"].items())),
           file=sys.stderr)
 
