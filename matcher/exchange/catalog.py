@@ -79,10 +79,11 @@ def sync_documents(session: Session, owner_type: str, owner_id: int, title: str,
         session.delete(doc)
 
 
-def _chunked_in(session: Session, model, column, values: list, chunk: int = 900) -> list:
+def _chunked_in(session: Session, stmt, column, values: list, chunk: int = 900) -> list:
+    """``stmt`` for the rows whose ``column`` is one of ``values``, in IN lists of ``chunk``."""
     out = []
     for start in range(0, len(values), chunk):
-        out.extend(session.exec(select(model).where(column.in_(values[start : start + chunk]))).all())
+        out.extend(session.exec(stmt.where(column.in_(values[start : start + chunk]))).all())
     return out
 
 
@@ -139,7 +140,7 @@ def store_records(session: Session, records: list[Record], kind: str, file: str)
     model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[kind]
     owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[kind]
     keys = [r.model.external_id for r in records]
-    existing = {o.external_id: o for o in _chunked_in(session, model, model.external_id, keys)}
+    existing = {o.external_id: o for o in _chunked_in(session, select(model), model.external_id, keys)}
     org_ids = _org_id_map(session) if kind in ("needs", "seeds") else {}
     now = utcnow()
     unchanged = 0
@@ -170,12 +171,9 @@ def _insert_new(session: Session, model, owner: str, new: list[tuple[Record, dic
         return
     defaults = _defaults(model) | {"created_at": now}
     bulk_insert(session, model, [defaults | values for _, values in new])
-    keys = [v["external_id"] for _, v in new]
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), 900):
-        ids.update(session.exec(select(model.external_id, model.id).where(
-            model.external_id.in_(keys[start : start + 900]))).all())
-    doc_defaults = _defaults(Document) | {"updated_at": now, "indexed_hash": None}
+    ids = dict(_chunked_in(session, select(model.external_id, model.id), model.external_id,
+                           [v["external_id"] for _, v in new]))
+    doc_defaults = _defaults(Document) | {"updated_at": now}
     docs, codes = [], []
     for rec, values in new:
         owner_id = ids[values["external_id"]]
@@ -200,12 +198,12 @@ def _update_edited(session: Session, kind: str, owner: str, edited: list[tuple[R
     session.flush()
     ids = [obj.id for _, obj in edited]
     docs_by_owner: dict[int, dict[str, Document]] = {}
-    for doc in _chunked_in(session, Document, Document.owner_id, ids):
+    for doc in _chunked_in(session, select(Document), Document.owner_id, ids):
         if doc.owner_type == owner:
             docs_by_owner.setdefault(doc.owner_id, {})[doc.kind] = doc
     caps_by_org: dict[int, dict[str, IndustryCode]] = {}
     if kind == "organizations":
-        for cap in _chunked_in(session, IndustryCode, IndustryCode.org_id, ids):
+        for cap in _chunked_in(session, select(IndustryCode), IndustryCode.org_id, ids):
             caps_by_org.setdefault(cap.org_id, {})[cap.code] = cap
     for rec, obj in edited:
         if kind == "organizations":

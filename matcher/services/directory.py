@@ -162,7 +162,7 @@ def search_needs(engine: Engine, q: str = "", limit: int = 100, offset: int = 0,
             stmt = stmt.where(Need.org_id == org_id)
         if q:
             stmt = stmt.where(Need.id.in_(union(*containing(
-                Need.id, (Need.title, Need.text, Need.required_processes), q, s.get_bind().dialect.name))))
+                (Need.id,), (Need.title, Need.text, Need.required_processes), q, s.get_bind().dialect.name))))
         total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
         rows = s.exec(stmt.order_by(Need.external_id).offset(offset).limit(limit)).all()
         orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_([n.org_id for n in rows])))}
@@ -236,7 +236,7 @@ def _arms(word: str, dialect: str, where: list, columns, documents: bool, key: t
     may be (the id itself, each column, their documents), for the caller to UNION: each is an
     index scan on PostgreSQL, and counting or paging the union never reads the whole table."""
     arms = [select(*key).where(*where, Organization.external_id == word)]
-    arms += [select(*key).where(*where, contains(column, word, dialect)) for column in columns]
+    arms += containing(key, columns, word, dialect, tuple(where))
     if documents:
         arms.append(select(*key).join(Document, Document.owner_id == Organization.id).where(
             *where, PROSE_DOCUMENTS, contains(Document.text, word, dialect)))
@@ -286,12 +286,12 @@ def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list) -> 
 BM25_K1, BM25_B = 1.2, 0.75
 
 
-def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]],
-                df: dict[tuple[str, ...], int]) -> list[Organization]:
+def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]], df: dict[tuple[str, ...], int],
+                published: int) -> list[Organization]:
     """The matched organisations by BM25 over the same fields the filter reads (term frequency as
     occurrences in name, processes, equipment, certifications and documents; document frequency
-    over every published organisation), ties by name."""
-    n = max(1, _published_count(s.get_bind()))
+    over ``published`` organisations), ties by name."""
+    n = max(1, published)
     ids = [o.id for o in rows]
     docs: dict[int, list[str]] = {}
     for owner, body in s.exec(select(Document.owner_id, Document.text).where(
@@ -324,6 +324,7 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
     against the organisations' declared and inferred industry codes."""
     words = [_kana_variants(w) for w in normalize(q or "").split() if w][:10]
     live = [Organization.deleted_at.is_(None), Organization.publish.is_(True)]
+    published = _published(engine)
     with session_scope(engine) as s:
         dialect = s.get_bind().dialect.name
         filters = []
@@ -347,7 +348,7 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
             pages = max(1, -(-min(total, MAX_RANKED) // PAGE_SIZE))
             page = min(max(1, page), pages)
             candidates = list(s.exec(select(Organization).where(Organization.id.in_(found.ids or [-1]))))
-            rows = _bm25_order(s, candidates, words, found.df)[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+            rows = _bm25_order(s, candidates, words, found.df, published.count)[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
         else:
             stmt = select(Organization).where(*live, *filters)
             total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
@@ -363,34 +364,31 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
             codes.setdefault(c.org_id, []).append(c)
     return DirectoryPage(total=total, page=page, pages=pages,
                          items=[public_org(o, profiles.get(o.id), codes.get(o.id, [])) for o in rows],
-                         facets=directory_facets(engine))
+                         facets=published.facets)
 
 
-_CACHE: dict[tuple[str, str], tuple[int | None, object]] = {}
+@dataclass(frozen=True)
+class _Published:
+    count: int
+    facets: Facets
 
 
-def _per_data_version(engine: Engine, name: str, compute):
-    """``compute()`` once per engine until the store's data version moves (any import or edit):
-    for what reads every published organisation and changes only with the data."""
+_CACHE: dict[str, tuple[int | None, _Published]] = {}
+
+
+def _published(engine: Engine) -> _Published:
+    """How many organisations are published and the filter choices over them. Both read the
+    whole table, so they are kept per engine until the store's data version moves (any import
+    or edit)."""
     version = store_versions(engine).get("data")
-    key = (engine.url.render_as_string(hide_password=True), name)
+    key = engine.url.render_as_string(hide_password=True)
     cached = _CACHE.get(key)
     if cached is None or cached[0] != version:
-        cached = _CACHE[key] = (version, compute())
-    return cached[1]
-
-
-def _published_count(engine: Engine) -> int:
-    def count() -> int:
         with session_scope(engine) as s:
-            return s.exec(select(func.count()).select_from(Organization).where(
+            count = s.exec(select(func.count()).select_from(Organization).where(
                 Organization.deleted_at.is_(None), Organization.publish.is_(True))).one()
-    return _per_data_version(engine, "published", count)
-
-
-def directory_facets(engine: Engine) -> Facets:
-    """The filter choices over every published organisation (they read the whole table)."""
-    return _per_data_version(engine, "facets", lambda: _facets(engine))
+        cached = _CACHE[key] = (version, _Published(count=count, facets=_facets(engine)))
+    return cached[1]
 
 
 def _facets(engine: Engine) -> Facets:
@@ -402,10 +400,9 @@ def _facets(engine: Engine) -> Facets:
         present = s.exec(select(IndustryCode.code).join(Organization, Organization.id == IndustryCode.org_id).where(
             *live).distinct()).all()
     middles = sorted({c.removeprefix("jsic:")[:2] for c in present if c.removeprefix("jsic:")[:2].isdigit()})
-    facets = Facets(city=sorted({c for c in cities if c}), process=sorted({p for ps in processes for p in split_list(ps)}),
-                    cert=sorted({c for cs in certs for c in split_list(cs)}),
-                    industry={m: jsic_name(m) or m for m in middles}, size={k: v[0] for k, v in SIZE_CLASSES.items()})
-    return facets
+    return Facets(city=sorted({c for c in cities if c}), process=sorted({p for ps in processes for p in split_list(ps)}),
+                  cert=sorted({c for cs in certs for c in split_list(cs)}),
+                  industry={m: jsic_name(m) or m for m in middles}, size={k: v[0] for k, v in SIZE_CLASSES.items()})
 
 
 def public_org(o: Organization, profile: str | None, codes: list[IndustryCode],

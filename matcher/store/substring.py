@@ -25,7 +25,8 @@ def contains(column, word: str, dialect: str) -> ColumnElement[bool]:
     return and_(func.matcher_bigrams(column).op("@>")(literal(grams, ARRAY(Text))), like)
 
 
-def containing(key, columns, word: str, dialect: str) -> list[Select]:
-    """One ``SELECT key`` per column containing the word, for the caller to UNION: each is an index
-    scan on PostgreSQL, where an OR over the columns rechecks every bigram set it touches."""
-    return [select(key).where(contains(column, word, dialect)) for column in columns]
+def containing(key: tuple, columns, word: str, dialect: str, where: tuple = ()) -> list[Select]:
+    """One ``SELECT *key WHERE *where`` per column containing the word, for the caller to UNION:
+    each is an index scan on PostgreSQL, where an OR over the columns rechecks every bigram set
+    it touches."""
+    return [select(*key).where(*where, contains(column, word, dialect)) for column in columns]
