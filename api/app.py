@@ -23,7 +23,7 @@ ERROR_TITLES = {401: "ログインが必要です", 403: "権限がありませ�
                 429: "しばらく待ってください", 500: "内部エラー", 503: "一時的に利用できません"}
 RETRY_AFTER_S = 5
 # Every resource module of api/routes, in the order its routes are matched.
-ROUTE_MODULES = ("auth", "organizations", "imports", "needs", "groups", "decisions", "proposals", "directory",
+ROUTE_MODULES = ("auth", "organizations", "imports", "needs", "people", "groups", "decisions", "proposals", "directory",
                  "models", "users", "audit", "exports", "docs", "forum", "kpi", "mail")
 
 

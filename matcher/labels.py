@@ -13,9 +13,10 @@ ACTION_JA = {
     "sessions_revoke": "ログインの失効", "user_active": "利用者の有効・無効", "email_bounced": "メールの不達",
     "unsubscribe": "メール配信の停止", "forum_import": "フォーラム参加者の取り込み", "forum_cancel": "フォーラムのキャンセル反映",
     "forum_seat": "フォーラムの席順の作成", "forum_seat_queued": "フォーラムの席順の作成開始",
-    "outcomes_import": "成果指標の取り込み",
+    "outcomes_import": "成果指標の取り込み", "person_reply": "人材の回答", "person_unsubscribe": "人材の配信停止",
+    "person_erase": "人材の登録削除",
 }
-TARGET_JA = {"suggestion": "提案", "organization": "企業・機関", "forum": "フォーラム", "user": "利用者"}
+TARGET_JA = {"suggestion": "提案", "organization": "企業・機関", "forum": "フォーラム", "user": "利用者", "person": "人材"}
 DETAIL_JA = {
     "verdict": "判定", "reason": "理由", "answer": "回答", "changed_from": "変更前の回答", "inserted": "追加",
     "updated": "更新", "unchanged": "変更なし", "rejected": "エラー行", "file": "ファイル", "kind": "種類",
@@ -30,8 +31,8 @@ VALUE_JA = {
     "process_mismatch": "工程が合わない", "distance": "距離", "size": "規模", "existing_relationship": "既存取引あり",
     "competitor": "競合", "other": "その他", "admin": "管理者", "coordinator": "コーディネーター", "company": "企業",
     "password": "パスワード変更", "revoke": "管理者による失効", "disabled": "利用停止",
-    "organizations": "企業・機関", "needs": "案件", "seeds": "研究シーズ", "promoted": "有効にした",
-    "kept": "候補のまま", "manual": "手動",
+    "organizations": "企業・機関", "needs": "案件", "seeds": "研究シーズ", "people": "人材", "promoted": "有効にした",
+    "kept": "候補のまま", "manual": "手動", "agreed": "引き受ける",
 }
 
 REASONS_JA = {
@@ -41,6 +42,8 @@ REASONS_JA = {
     "competitor": "競合関係として登録されています",
     "opt_out": "提案の受け取り・掲載を停止しています",
     "exposure_cap": "一括提案での掲載回数の上限に達しました",
+    "person_conflict": "本人が利益相反先として申告しています",
+    "own_employer": "依頼元に所属しています",
 }
 REASONS_EN = {
     "self": "the requester itself",
@@ -49,6 +52,8 @@ REASONS_EN = {
     "competitor": "declared competitors",
     "opt_out": "opted out of suggestions",
     "exposure_cap": "exposure cap reached in this batch",
+    "person_conflict": "the person declared a conflict with the requester",
+    "own_employer": "works for the requester",
 }
 ROLE_JA = {"admin": "管理者", "coordinator": "コーディネーター", "company": "企業"}
 PERIOD_JA = {1: "第1期（2023〜2025年度）", 2: "第2期（2026〜2029年度）", 3: "第3期（2030〜2032年度）"}
@@ -56,6 +61,7 @@ HALF_JA = {1: "上期", 2: "下期"}
 METRIC_JA = {"suggestions": "提案数", "accepted": "承認", "rejected": "却下", "acceptance_rate": "承認率",
              "company_interested": "企業の回答（興味あり）", "company_declined": "企業の回答（辞退）",
              "research_matches": "研究マッチング承認", "groups_accepted": "共同受注グループ承認",
+             "advisors_matched": "人材マッチング（本人承諾）", "advisor_hours": "人材の割当時間（時間/月）",
              "forum_participants": "フォーラム参加者", "forum_meetings": "フォーラムでの同席（組）",
              "digests_sent": "メール配信", "links_opened": "メールのリンク利用"}
 OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額（百万円）",
@@ -63,6 +69,10 @@ OUTCOME_JA = {"establishments": "事業所数", "value_added": "付加価値額�
 ANSWER_JA = {"interested": "興味あり", "declined": "辞退"}
 SHEET_JA = {"organizations": "企業", "needs": "案件", "suggestions": "提案"}
 NEED_STATUS_JA = {"open": "受付中", "closed": "終了"}
+PERSON_CATEGORY_JA = {"senior": "シニア・OB", "active": "現役・副業", "student": "学生", "international": "留学生",
+                      "other": "その他"}
+CONTACT_MODE_JA = {"visit": "訪問で対応", "online": "オンラインで対応", "both": "訪問・オンラインとも対応"}
+CONTACT_MODE_SHORT_JA = {"visit": "訪問", "online": "オンライン", "both": "訪問・オンライン"}
 KIND_JA = {"company": "企業", "university": "大学", "institute": "研究機関", "support": "支援機関", "buyer": "販売先"}
 VERDICT_JA = {"accept": "承認", "reject": "却下", "skip": "保留"}
 REJECT_REASON_JA = {"process_mismatch": "工程が合わない", "distance": "距離", "size": "規模",

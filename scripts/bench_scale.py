@@ -170,7 +170,7 @@ def build_context(root: Path, corpora: list[Corpus], sentences: list[str], setti
     version memory-mapped, parties, document owners, no constraints or decisions yet."""
     from matcher.graph.constraints import ConstraintSet
     from matcher.graph.edges import EdgeBuilder
-    from matcher.graph.model import History, Party
+    from matcher.graph.model import Party
     from matcher.graph.scorers import ColdStartScorer
     from matcher.search.retrieve import DocMeta, Retriever
     from matcher.search.segments import open_version
@@ -199,8 +199,8 @@ def build_context(root: Path, corpora: list[Corpus], sentences: list[str], setti
                           certifications=tuple(rng.sample(CERTS, rng.randint(0, 2))), processes=tuple(found))
                for org, found in procs.items()}
     edges = EdgeBuilder(Retriever(version.vectors, version.bm25, meta), {"organization": parties, "seed": {}},
-                        DocTexts(corpora, sentences), ConstraintSet(), History(), ColdStartScorer().fit())  # type: ignore[arg-type]
-    return MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, edges=edges), version
+                        DocTexts(corpora, sentences), ConstraintSet(), {}, ColdStartScorer().fit())  # type: ignore[arg-type]
+    return MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, people={}, edges=edges), version
 
 
 def worker(root: str, sizes: tuple[int, int], n_basis: int, queries: list[str], passes: int, out) -> None:

@@ -33,7 +33,7 @@ QUERIES = ["半導体製造装置向けステンレス部品の切削・溶接�
 def build_context(n_docs: int, embedder):
     from matcher.graph.constraints import ConstraintSet
     from matcher.graph.edges import EdgeBuilder
-    from matcher.graph.model import History, Party
+    from matcher.graph.model import Party
     from matcher.graph.scorers import ColdStartScorer
     from matcher.search.index import BM25Index, VectorIndex
     from matcher.search.retrieve import DocMeta, Retriever
@@ -60,7 +60,7 @@ def build_context(n_docs: int, embedder):
                            processes=tuple(rng.sample(PROCS, 3)))
     doc_text = {int(i): "".join(d) for i, d in zip(ids, docs, strict=True)}
     return EdgeBuilder(Retriever(vectors, bm25, meta), {"organization": parties, "seed": {}}, doc_text,
-                       ConstraintSet(), History(), ColdStartScorer().fit())
+                       ConstraintSet(), {}, ColdStartScorer().fit())
 
 
 STAGES = ("embed", "retrieve", "constraints", "features", "score", "explain", "store")
@@ -121,7 +121,7 @@ def main() -> None:
     head = f"{'docs':>7} " + " ".join(f"{k:>9}" for k in STAGES) + f" {'total p95':>22} {'faiss+emb p95':>13} {'overhead':>8}"
     print(head)
     for n in args.sizes:
-        ctx = MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, edges=build_context(n, embedder))
+        ctx = MatchContext(settings, engine, embedder, orgs={}, seeds={}, needs={}, people={}, edges=build_context(n, embedder))
         runs = [one_run(ctx, args.queries) for _ in range(args.repeats)]
         stage50 = {k: float(np.median([np.percentile(r[k], 50) for r in runs])) for k in STAGES}
         p95 = [float(np.percentile(r["total"], 95)) for r in runs]

@@ -91,7 +91,7 @@ def engine(bare_engine):
 
 @pytest.fixture(scope="session")
 def demo_ctx(tmp_path_factory, embedder):
-    """The fictional demo organisations, needs and seeds (no KAKEN, to stay quick), indexed once."""
+    """The fictional demo organisations, needs, seeds and people (no KAKEN, to stay quick), indexed once."""
     from matcher.config import Settings
     from matcher.exchange.catalog import import_file
     from matcher.search.embed import CachedEmbedder, EmbeddingCache
@@ -104,7 +104,7 @@ def demo_ctx(tmp_path_factory, embedder):
     settings.ensure_dirs()
     engine = get_engine(settings.sqlalchemy_url)
     upgrade(engine)
-    for name, kind in (("organizations", "organizations"), ("needs", "needs"), ("seeds", "seeds")):
+    for name, kind in (("organizations", "organizations"), ("needs", "needs"), ("seeds", "seeds"), ("people", "people")):
         report = import_file(engine, CORPORA / "demo" / f"{name}.csv", kind)
         assert not report.rejected, report.rejected[:3]
     cached = CachedEmbedder(embedder, EmbeddingCache(data / "cache.sqlite"))

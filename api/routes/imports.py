@@ -127,9 +127,13 @@ def import_template(request: Request, st: State, user: OptionalUser) -> Response
                   "text": "アルミ部品の5軸加工と三次元測定をお願いしたい。", "required_processes": "切削;検査", "status": "受付中"},
         "seeds": {"external_id": "HS9001", "institution": "サンプル大学", "title": "難削材の高能率切削",
                   "keywords": "切削;工具", "summary": "チタン合金の切削条件の研究。"},
+        "people": {"external_id": "HP9001", "name": "日野 太郎（架空）", "category": "シニア・OB",
+                   "background": "元 電機メーカー 生産技術部長", "specialities": "切削;品質管理",
+                   "intro": "切削条件の最適化を指導します。", "hours_per_month": 20, "contact_mode": "どちらも",
+                   "city": "日野市", "languages": "日本語", "consent": "はい", "publish": "いいえ"},
     }
     sheets = {}
-    for kind, label in (("organizations", "企業・機関"), ("needs", "案件"), ("seeds", "研究シーズ")):
+    for kind, label in (("organizations", "企業・機関"), ("needs", "案件"), ("seeds", "研究シーズ"), ("people", "人材")):
         fields = ENTITIES[kind].fields
         sheets[label] = ([f.headers[0] for f in fields], [[examples[kind].get(f.name, "") for f in fields]])
     return xlsx_response(workbook_bytes(sheets), "import-template.xlsx")

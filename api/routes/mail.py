@@ -13,6 +13,7 @@ from api.deps import State
 from api.routes.common import (
     render,
 )
+from matcher.services.invitations import PERSON_ANSWERS
 from matcher.services.mail_links import ANSWERS, LinkResult, follow_link
 
 pages = APIRouter(include_in_schema=False)
@@ -31,9 +32,39 @@ PAGES = {  # status → (HTTP status, title, message)
     "same": (200, "ご回答ありがとうございます", "「{answer}」のご回答は既に承っています。"),
     "unsubscribed": (200, "配信を停止しました", "メールの配信を停止しました。再開をご希望の場合は窓口までご連絡ください。"),
 }
+PERSON_PAGES = {  # a person's link (人材): the same statuses, in the words a person reads
+    "unavailable": (410, "ご覧いただけないご依頼", "このご依頼は現在ご覧いただけません。窓口までお問い合わせください。"),
+    "used": (409, "使用済みのリンク", "このリンクは既に使われています。ご回答の変更は窓口までご連絡ください。"),
+    "recorded": (200, "ご回答ありがとうございます", "「{answer}」を承りました。"
+                 "{next}"),
+    "changed": (200, "ご回答を変更しました", "ご回答を「{answer}」に変更しました。{next}"),
+    "same": (200, "ご回答ありがとうございます", "「{answer}」のご回答は既に承っています。"),
+    "unsubscribed": (200, "配信を停止しました", "今後のご紹介はお送りしません。再開をご希望の場合は窓口までご連絡ください。"),
+    "erased": (200, "登録を削除しました", "ご登録の個人情報をすべて削除しました。これまでのご協力ありがとうございました。"),
+}
+PERSON_CONFIRM = {  # action → (title, question, button)
+    "agree": ("ご回答の確認", "このご依頼を引き受けます。引き受けると、依頼元の企業にお名前と連絡先をお伝えします。", "引き受ける"),
+    "decline": ("ご回答の確認", "このご依頼を辞退します。企業にはお名前をお伝えしません。", "辞退する"),
+    "unsubscribe": ("配信停止", "今後のご紹介メールを停止しますか？（ご登録は残ります）", "配信を停止する"),
+    "erase": ("登録削除", "ご登録の個人情報（お名前・連絡先・経歴など）をすべて削除しますか？元に戻せません。", "登録を削除する"),
+}
+
+
+def _person_page(request: Request, st, token: str, result: LinkResult) -> Response:
+    if result.status == "confirm":
+        title, question, label = PERSON_CONFIRM[result.action]
+        return render(request, st, "mail_link.html", None, title=title, item=result.item, message=question,
+                      confirm_url=f"/mail/{token}", confirm_label=label)
+    status, title, message = PERSON_PAGES.get(result.status) or PAGES[result.status]
+    answer = PERSON_ANSWERS.get(result.item.answer or "", "") if result.item else ""
+    following = "担当者から依頼元の企業にお名前と連絡先をお伝えし、改めてご連絡します。" if answer == "引き受ける" else ""
+    return render(request, st, "mail_link.html", None, status_code=status, title=title,
+                  message=message.format(answer=answer, next=following), item=result.item, used_at=result.used_at)
 
 
 def _page(request: Request, st, token: str, result: LinkResult) -> Response:
+    if result.person_id is not None:
+        return _person_page(request, st, token, result)
     if result.status == "opened":
         return RedirectResponse("/proposals", status_code=303)
     if result.status == "confirm":

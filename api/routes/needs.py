@@ -54,7 +54,7 @@ def get_need(need_id: Id, user: CurrentUser, st: State) -> NeedRecordOut:
 @api.post("/needs/{need_id}/shortlist", tags=["shortlists"], response_model=views.ShortlistOut,
              response_model_exclude_unset=True)
 def make_shortlist(need_id: Id, user: Staff, st: State,
-                   kind: Annotated[Literal["partners", "seeds", "all"], Query()] = DEFAULT_KIND,
+                   kind: Annotated[Literal["partners", "seeds", "people", "all"], Query()] = DEFAULT_KIND,
                    k: Annotated[int, Query(ge=1, le=50)] = DEFAULT_K) -> views.ShortlistOut:
     """候補リストを作成・保存（既定: 企業と研究シーズを各 10 件、画面と同じ） / make and store a shortlist
     (by default partners and research seeds, ten each: the same list the need page makes)."""
@@ -114,7 +114,8 @@ def need_board(st, need_id: int) -> dict[str, Any]:
     version = cards[0].model_version if cards else None
     return {"suggestions": [c for c in cards if c not in rejected], "rejected": rejected,
             "ranker": ranker_ja(version) if version else None,
-            "history": suggestions.need_history(st.engine, need_id), "groups": suggestions.need_groups(st.engine, need_id)}
+            "history": suggestions.need_history(st.engine, need_id), "groups": suggestions.need_groups(st.engine, need_id),
+            "people": suggestions.need_people(st.engine, need_id)}
 
 
 @pages.get("/needs/{need_id}", response_class=HTMLResponse)
@@ -190,6 +191,15 @@ def need_shortlist_export(need_id: Id, request: Request, st: State, user: Option
             for c in suggestions.need_cards(st.engine, need_id)]
     headers = ["順位", "種別", "ID", "名称", "所在地・機関", "スコア", "理由", "判定", "却下の理由", "担当者"]
     return xlsx_response(table_xlsx("候補リスト", headers, body), f"shortlist-{need.external_id}.xlsx")
+
+
+@pages.post("/needs/{need_id}/people")
+async def need_people_shortlist(need_id: Id, request: Request, st: State, user: OptionalUser) -> RedirectResponse:
+    """人材の候補: the need's people, stored as a run of their own beside partners and seeds."""
+    page_user(request, user, "admin", "coordinator")
+    await check_csrf(request, st)
+    await run_in_threadpool(lambda: shortlist_need(st.context(), need_id, "people", DEFAULT_K))
+    return RedirectResponse(f"/needs/{need_id}#people", 303)
 
 
 @pages.post("/needs/{need_id}/shortlist")

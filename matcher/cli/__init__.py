@@ -19,6 +19,7 @@ from matcher.cli import (  # noqa: F401 — each module registers its commands o
     ingest,
     kpi,
     models,
+    people,
     shortlist,
     users,
 )

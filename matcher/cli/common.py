@@ -22,11 +22,13 @@ class ImportKind(StrEnum):
     organizations = "organizations"
     needs = "needs"
     seeds = "seeds"
+    people = "people"
 
 
 class ShortlistKindOpt(StrEnum):
     partners = "partners"
     seeds = "seeds"
+    people = "people"
     all = "all"
 
 
@@ -141,7 +143,7 @@ def match_context():
 
 
 def render_shortlist(p: dict) -> None:
-    head = p.get("need") or p.get("seed") or p.get("org") or {}
+    head = p.get("need") or p.get("seed") or p.get("org") or p.get("person") or {}
     title = head.get("title") or head.get("name") or ""
     req = head.get("required_processes")
     out.print(f"\n[bold]{head.get('external_id', '')} {title}[/bold]" + (f"　必要工程: {'・'.join(req)}" if req else ""))
@@ -149,8 +151,12 @@ def render_shortlist(p: dict) -> None:
     for col in ("順位", "候補", "所在地", "スコア", "理由"):
         table.add_column(col)
     for c in p["candidates"]:
-        if "org" in c:
+        if c.get("need"):  # a person's list: the needs they are proposed for
+            name, city = f"{c['need']['external_id']} {c['need']['title']}", c["need"].get("org_name") or ""
+        elif c.get("org"):
             name, city = c["org"]["name"], c["org"]["city"] or ""
+        elif c.get("person"):
+            name, city = c["person"]["name"], c["person"]["city"] or ""
         else:
             name, city = c["seed"]["title"], c["seed"].get("institution") or "KAKEN"
         table.add_row(str(c["rank"]), name, city, f"{c['score']:.3f}", c["reason"])

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from matcher.exchange.ingest import RawRow, Record, RowError, RowValidator
 from matcher.exchange.pipeline import ImportReport, run_import
-from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, SeedRow, organization_values
+from matcher.exchange.spec import Kind, NeedRow, OrganizationRow, PersonRow, SeedRow, organization_values
 from matcher.store.db import bulk_insert, session_scope
 from matcher.store.tables import (
     AuditLog,
@@ -25,6 +25,7 @@ from matcher.store.tables import (
     IndustryCode,
     Need,
     Organization,
+    Person,
     ResearchSeed,
     join_list,
     utcnow,
@@ -88,11 +89,11 @@ def _chunked_in(session: Session, stmt, column, values: list, chunk: int = 900) 
 
 
 # -- upserts -------------------------------------------------------------------------------------
-def _values(d: OrganizationRow | NeedRow | SeedRow, org_ids: dict[str, int]) -> dict[str, Any]:
+def _values(d: OrganizationRow | NeedRow | SeedRow | PersonRow, org_ids: dict[str, int]) -> dict[str, Any]:
     """Every column the record sets; lists as ``;``-joined text."""
-    if isinstance(d, OrganizationRow):
+    if isinstance(d, (OrganizationRow, PersonRow)):
         return {f.column: join_list(v) if isinstance(v := getattr(d, f.name), list) else v
-                for f in OrganizationRow.FIELDS if f.column and f.column != "external_id"}
+                for f in type(d).FIELDS if f.column and f.column != "external_id"}
     if isinstance(d, NeedRow):
         return {"org_id": org_ids[d.org_external_id], "title": d.title, "text": d.text, "status": d.status,
                 "fictional": d.fictional, "public": d.public, "required_processes": join_list(d.required_processes)}
@@ -101,7 +102,15 @@ def _values(d: OrganizationRow | NeedRow | SeedRow, org_ids: dict[str, int]) -> 
             "fictional": d.fictional, "keywords": join_list(d.keywords)}
 
 
-def _documents(d: OrganizationRow | NeedRow | SeedRow) -> tuple[dict[str, str], str]:
+def person_document(specialities: list[str], background: str, intro: str) -> str:
+    return "\n".join(x for x in (f"専門分野: {'、'.join(specialities)}" if specialities else "", background, intro) if x)
+
+
+def _documents(d: OrganizationRow | NeedRow | SeedRow | PersonRow) -> tuple[dict[str, str], str]:
+    """The searchable texts of a record. A person has one only while they consent (``Person``),
+    titled by their 人材ID, not their name."""
+    if isinstance(d, PersonRow):
+        return ({"person": person_document(d.specialities, d.background, d.intro)} if d.consent else {}), d.external_id
     if isinstance(d, OrganizationRow):
         return _org_documents(d), d.name
     if isinstance(d, NeedRow):
@@ -137,8 +146,8 @@ def store_records(session: Session, records: list[Record], kind: str, file: str)
 
     Edited records go through the ORM (their documents and codes are diffed); new ones, the bulk
     of a big first import, are written as plain rows in batches (COPY on PostgreSQL)."""
-    model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed}[kind]
-    owner = {"organizations": "organization", "needs": "need", "seeds": "seed"}[kind]
+    model = {"organizations": Organization, "needs": Need, "seeds": ResearchSeed, "people": Person}[kind]
+    owner = {"organizations": "organization", "needs": "need", "seeds": "seed", "people": "person"}[kind]
     keys = [r.model.external_id for r in records]
     existing = {o.external_id: o for o in _chunked_in(session, select(model), model.external_id, keys)}
     org_ids = _org_id_map(session) if kind in ("needs", "seeds") else {}
@@ -220,7 +229,7 @@ def _org_id_map(session: Session) -> dict[str, int]:
 def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sheet: str | None = None,
                 reports_dir: Path | None = None, actor: str | None = None,
                 defaults: dict[str, Any] | None = None, name: str | None = None) -> ImportReport:
-    """Organisations, needs or research seeds through the one import pipeline (all-or-nothing with
+    """Organisations, needs, research seeds or people through the one import pipeline (all-or-nothing with
     ``strict``). ``name`` is what reports and the store call the file (an upload's own name)."""
     with session_scope(engine) as session:
         context = {"known_orgs": set(_org_id_map(session))} if kind in ("needs", "seeds") else {}

@@ -38,7 +38,7 @@ class EdgeBuilder:
     parties: dict[CandidateType, dict[int, Party]]
     doc_text: dict[int, str]
     constraints: ConstraintSet
-    history: History
+    histories: dict[CandidateType, History]  # decisions counted per candidate type: ids collide across types
     scorer: Scorer
 
     _stats: dict[str, TermStats] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -55,6 +55,9 @@ class EdgeBuilder:
             self._stats[owner_type] = TermStats.of("\n".join(self.doc_text.get(d, "") for d in ids)
                                                    for _, ids in owners[::step])
         return self._stats[owner_type]
+
+    def history(self, candidate_type: CandidateType = "organization") -> History:
+        return self.histories.get(candidate_type) or History()
 
     @property
     def model_version(self) -> str:
@@ -78,20 +81,20 @@ class EdgeBuilder:
         kept = []
         for h in hits:
             cand = parties[h.owner_id]
-            owner = cand.id if candidate_type == "organization" else cand.org_id
-            reason = self.constraints.why_not(query.org_id, owner) if owner is not None else None
+            reason = self.why_not(query, cand)
             if reason:
                 excluded.append(ScoredEdge(query=query, candidate=cand, hit=h, excluded=reason))
             else:
                 kept.append((h, cand))
         clock.lap("constraints")
         now = datetime.now(UTC)
+        history = self.history(candidate_type)
         rows = []
         for h, cand in kept:
             covered = covered_processes(query, cand)
             dist = distance_class(query.city, cand.city)
             allowed.append(ScoredEdge(query=query, candidate=cand, hit=h, covered=covered, distance=dist))
-            rows.append(feature_values(query, cand, h, self.history, bm25_top, now, covered, dist))
+            rows.append(feature_values(query, cand, h, history, bm25_top, now, covered, dist))
         for e, f in zip(allowed, rounded_features(rows), strict=True):
             e.features = f
         clock.lap("features")
@@ -102,6 +105,13 @@ class EdgeBuilder:
         allowed.sort(key=lambda e: (-e.score, e.candidate.id))
         clock.lap("score")
         return Ranked(query, candidate_type, allowed, excluded)
+
+    def why_not(self, query: Party, cand: Party) -> str | None:
+        """The hard constraint that forbids this edge, if any."""
+        if cand.type == "person":
+            return self.constraints.why_not_person(query.org_id, cand.affiliation_id, cand.conflicts)
+        owner = cand.id if cand.type == "organization" else cand.org_id
+        return self.constraints.why_not(query.org_id, owner) if owner is not None else None
 
     def explain(self, edge: ScoredEdge, n_drivers: int = 5) -> ScoredEdge:
         """Fill the edge's matched terms, score drivers and Japanese reason (top-k edges only:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from matcher.graph.model import ScoredEdge
+from matcher.labels import CONTACT_MODE_JA, PERSON_CATEGORY_JA
 
 _CERT_PREFIXES = ("ISO", "JISQ", "IATF")
 Viewer = Literal["coordinator", "requester", "candidate"]
@@ -33,16 +34,26 @@ class EdgeReason:
     certifications: tuple[str, ...] = ()
     terms: tuple[str, ...] = ()
     similarity: float | None = None
+    # People: who they are to the need (区分, first clause of 所属・経歴) and how they work (対応形態).
+    category: str | None = None
+    experience: str | None = None
+    contact_mode: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, edge: ScoredEdge) -> EdgeReason:
         cand, query = edge.candidate, edge.query
         certs = tuple(c for c in cand.certifications if c.replace(" ", "").upper().startswith(_CERT_PREFIXES))[:2]
+        person = {}
+        if cand.type == "person":
+            first = cand.text.split("\n")
+            background = next((line for line in first if line and not line.startswith("専門分野")), "")
+            person = {"category": cand.category, "contact_mode": cand.contact_mode,
+                      "experience": background.split("。")[0][:60] or None}
         return cls(candidate_type=edge.candidate_type, required=tuple(query.required), covered=tuple(edge.covered),
                    distance=edge.distance, query_city=query.city, candidate_city=cand.city, certifications=certs,
                    terms=tuple(edge.matched_terms[:3]),
-                   similarity=round(edge.hit.dense_max, 4) if edge.hit is not None else None)
+                   similarity=round(edge.hit.dense_max, 4) if edge.hit is not None else None, **person)
 
     @classmethod
     def from_json(cls, data: dict[str, Any] | None) -> EdgeReason | None:
@@ -62,6 +73,8 @@ class EdgeReason:
         """The reason as ``viewer`` may read it. ``other_public``: whether the organisation on
         the other side of the pair (from the viewer) agreed to be public."""
         parts: list[str] = []
+        if self.candidate_type == "person":
+            return self._person_text(viewer, other_public)
         if self.candidate_type == "organization":
             if self.required:
                 detail = f"（{'・'.join(self.covered)}）" if self.covered else ""
@@ -82,6 +95,31 @@ class EdgeReason:
         if self.terms and (viewer == "coordinator" or other_public or self.candidate_type == "seed"):
             parts.append(f"共通語：{'・'.join(self.terms)}")
         return "、".join(parts)
+
+
+    def _person_text(self, viewer: Viewer, other_public: bool) -> str:
+        """A person's reason: the need's processes their specialities cover, who they are, how
+        and where they work. The person reading it (``candidate``) reads the need's side."""
+        parts: list[str] = []
+        if self.required:
+            detail = f"（{'・'.join(self.covered)}）" if self.covered else ""
+            who = "あなたの専門分野が" if viewer == "candidate" else "専門分野が"
+            parts.append(f"{who}必要工程 {len(self.required)} 件中 {len(self.covered)} 件{detail}に対応")
+        if viewer != "candidate":
+            if self.category:
+                parts.append(PERSON_CATEGORY_JA.get(self.category, self.category))
+            if self.experience:
+                parts.append(f"経歴：{self.experience}")
+        mode = CONTACT_MODE_JA.get(self.contact_mode or "", "")
+        if viewer == "candidate":
+            where = place_ja(self.distance, self.query_city) if other_public else ""
+            parts.append(f"依頼元は{where}" if where else "")
+        else:
+            where = place_ja(self.distance, self.candidate_city)
+            parts.append("・".join(x for x in (mode, where) if x))
+        if self.terms and (viewer != "candidate" or other_public):
+            parts.append(f"共通語：{'・'.join(self.terms)}")
+        return "、".join(p for p in parts if p)
 
 
 def place_ja(distance: str, city: str | None) -> str:

@@ -19,11 +19,13 @@ from matcher.search.retrieve import Hit
 if TYPE_CHECKING:
     from matcher.graph.explain import EdgeReason
 
-PartyType = Literal["organization", "need", "seed"]
-CandidateType = Literal["organization", "seed"]
-ShortlistKind = Literal["partners", "seeds", "all"]
+PartyType = Literal["organization", "need", "seed", "person"]
+CandidateType = Literal["organization", "seed", "person"]
+ShortlistKind = Literal["partners", "seeds", "people", "all"]
+# "all" is what a need's page shows by default: partners and seeds. People are asked for by name
+# (``people``): their lists go to the person first, never straight to the company.
 CANDIDATE_TYPES: dict[str, tuple[CandidateType, ...]] = {
-    "partners": ("organization",), "seeds": ("seed",), "all": ("organization", "seed")}
+    "partners": ("organization",), "seeds": ("seed",), "people": ("person",), "all": ("organization", "seed")}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +51,14 @@ class Party:
     url: str | None = None
     source: str | None = None
     updated_at: datetime | None = None
+    # People (人材): what a coordinator weighs besides the text, and whom they must never advise.
+    category: str | None = None  # senior | active | student | international | other
+    contact_mode: str | None = None  # visit | online | both
+    hours_per_month: int | None = None
+    languages: tuple[str, ...] = ()
+    specialities: tuple[str, ...] = ()
+    affiliation_id: int | None = None  # the employer (not ``org_id``: nothing is ever sent to it)
+    conflicts: tuple[int, ...] = ()  # organisations the person declared they must not advise
 
 
 @dataclass
@@ -95,7 +105,7 @@ class ScoredEdge:
 
     @property
     def candidate_type(self) -> CandidateType:
-        return "organization" if self.candidate.type == "organization" else "seed"
+        return self.candidate.type if self.candidate.type in ("organization", "person") else "seed"
 
 
 @dataclass

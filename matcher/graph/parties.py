@@ -6,8 +6,9 @@ firms often describe in prose what they never tick in a form.
 
 from __future__ import annotations
 
+from matcher.graph.features import CERT_PATTERN
 from matcher.graph.model import Party
-from matcher.store.tables import Need, Organization, ResearchSeed, split_list
+from matcher.store.tables import Need, Organization, Person, ResearchSeed, split_list
 from matcher.text import normalize
 from matcher.text.taxonomy import tag_processes
 
@@ -36,3 +37,19 @@ def seed_party(seed: ResearchSeed, docs: list[str], host: Organization | None) -
                  processes=tuple(tag_processes(seed.title + ";" + seed.keywords)),
                  keywords=tuple(split_list(seed.keywords)), institution=seed.institution, url=seed.url,
                  source=seed.source, updated_at=seed.updated_at)
+
+
+def person_party(person: Person, docs: list[str], org_ids: dict[str, int]) -> Party:
+    """``org_ids``: 企業ID → organisation id, to resolve the employer and the declared conflicts
+    (unknown ones are ignored: the organisation may not be registered yet). Processes are tagged
+    from the specialities first, then from the background and the introduction."""
+    text = "\n".join(docs)
+    specialities = tuple(split_list(person.specialities))
+    processes = tag_processes(";".join(specialities)) + tag_processes(text)
+    return Party(type="person", id=person.id, external_id=person.external_id, name=person.name, text=text,
+                 city=person.city, certifications=tuple(dict.fromkeys(CERT_PATTERN.findall(person.background))),
+                 processes=tuple(dict.fromkeys(processes)), updated_at=person.updated_at,
+                 category=person.category, contact_mode=person.contact_mode,
+                 hours_per_month=person.hours_per_month, languages=tuple(split_list(person.languages)),
+                 specialities=specialities, affiliation_id=org_ids.get(person.affiliation or ""),
+                 conflicts=tuple(sorted({org_ids[c] for c in split_list(person.conflicts) if c in org_ids})))

@@ -30,6 +30,7 @@ def demo_files(settings: Settings) -> list[tuple[str, Kind, dict[str, Any] | Non
         (str(c / "demo" / "needs.csv"), "needs", None),
         (str(c / "demo" / "seeds.csv"), "seeds", None),
         (str(c / "kaken" / "seeds.jsonl"), "seeds", KAKEN_DEFAULTS),
+        (str(c / "demo" / "people.csv"), "people", None),
     ]
 
 

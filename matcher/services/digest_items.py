@@ -42,7 +42,7 @@ def eligible_orgs(engine: Engine, org_id: int | None = None) -> list[Organizatio
         return list(s.exec(q.order_by(Organization.id)))
 
 
-_KIND = {"partner_for_your_need": "accepted", "research_for_your_need": "accepted",
+_KIND = {"partner_for_your_need": "accepted", "research_for_your_need": "accepted", "advisor_for_your_need": "accepted",
          "partner_for_your_company": "accepted", "your_company_for_a_need": "introduction",
          "your_company_for_a_partner": "introduction", "research_for_your_company": "introduction"}
 

@@ -105,6 +105,7 @@ class DigestRun:
     messages: list[MessageOutcome] = field(default_factory=list)
     previews: list[tuple[str, bytes]] = field(default_factory=list)  # dry run: (file name, .eml bytes)
     notes: list[str] = field(default_factory=list)
+    invitations: int = 0  # people's invitations (人材) composed in this run
 
 
 
@@ -208,6 +209,10 @@ def send_digests(engine: Engine, settings: Settings, now: datetime | None = None
         if queued is None:
             run.skipped += 1
             run.messages.append(MessageOutcome(org_id=d.org_id, to=d.to, message_id=None, status="skipped_period"))
+    if org_id is None:  # a run for every company also writes to the people proposed (人材)
+        from matcher.services.invitations import queue_invitations
+
+        run.invitations = len(queue_invitations(engine, settings, now))
     if in_quiet_hours(now, settings.digest_quiet_hours):
         run.notes.append(f"送信を控える時間帯（{settings.digest_quiet_hours} 時）のため、作成したメールは次回に送ります")
         with session_scope(engine) as s:

@@ -206,7 +206,7 @@ def propose_groups(ctx: MatchContext, need_ref: str | int, k: int = 3, max_size:
     for rank, sol in enumerate(solutions, start=1):
         members = [GroupMember(edge=by_id[i], covers=tuple(p for p in query.required if p in by_id[i].covered),
                                role="member") for i in sol.value]
-        choose_lead(members, ctx.edges.history.accepts).role = "lead"
+        choose_lead(members, ctx.edges.history().accepts).role = "lead"
         members.sort(key=lambda m: (m.role != "lead", -len(m.covers), m.edge.candidate.id))
         covered = tuple(p for p in query.required if any(p in m.covers for m in members))
         groups.append(Group(rank=rank, score=round(sol.objective / SCALE, 4), members=members, covered=covered,

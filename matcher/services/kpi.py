@@ -5,7 +5,8 @@ Fiscal years run April to March (FY2026 = 2026-04-01 … 2027-03-31, JST). The p
 第1期 FY2023–2025, 第2期 FY2026–2029, 第3期 FY2030–2032. A decision counts in the quarter it was
 made (the latest coordinator decision per suggestion); a suggestion in the quarter it was made;
 forum figures in the quarter of the event (its date, else when it was seated); digests when
-sent; links when first opened. Outcome indicators (事業所数, 付加価値額, 一人当たり付加価値額)
+sent; links when first opened; a person (人材) as matched, with their engagement's hours, when
+they agreed to it. Outcome indicators (事業所数, 付加価値額, 一人当たり付加価値額)
 come from official statistics, imported per fiscal year (``import_outcomes``).
 """
 
@@ -24,9 +25,11 @@ from matcher.dates import to_jst, utcnow
 from matcher.errors import InvalidInput
 from matcher.exchange.pipeline import ImportReport, run_import
 from matcher.labels import HALF_JA, METRIC_JA, OUTCOME_JA, PERIOD_JA
+from matcher.services.invitations import DEFAULT_HOURS
 from matcher.services.suggestions import Verdict, read_edges
 from matcher.store.db import session_scope
 from matcher.store.tables import (
+    Decision,
     EmailMessage,
     ForumEvent,
     ForumMeeting,
@@ -38,7 +41,8 @@ from matcher.store.tables import (
 
 PERIODS = {1: (2023, 2025), 2: (2026, 2029), 3: (2030, 2032)}
 METRICS = ("suggestions", "accepted", "rejected", "company_interested", "company_declined", "research_matches",
-           "groups_accepted", "forum_participants", "forum_meetings", "digests_sent", "links_opened")
+           "groups_accepted", "advisors_matched", "advisor_hours", "forum_participants", "forum_meetings",
+           "digests_sent", "links_opened")
 
 
 def fiscal(dt: datetime) -> tuple[int, int, int]:
@@ -87,9 +91,9 @@ class KpiReport:
         return total
 
 
-def _events(engine: Engine) -> list[tuple[datetime, str]]:
-    """(when, metric) for everything the report counts."""
-    out: list[tuple[datetime, str]] = []
+def _events(engine: Engine) -> list[tuple[datetime, str] | tuple[datetime, str, int]]:
+    """(when, metric[, amount]) for everything the report counts (the amount is 1 unless given)."""
+    out: list[tuple[datetime, str] | tuple[datetime, str, int]] = []
     with session_scope(engine) as s:
         out += [(t, "suggestions") for t in s.exec(select(Suggestion.created_at))]
         events = {e.id: e.held_on or e.seated_at for e in s.exec(select(ForumEvent).where(ForumEvent.state == "seated"))}
@@ -118,6 +122,23 @@ def _events(engine: Engine) -> list[tuple[datetime, str]]:
             latest[(e.pair, r.org_id)] = r
     for r in latest.values():
         out.append((r.at, "company_interested" if r.verdict == "interested" else "company_declined"))
+    return out + _advisor_events(engine)
+
+
+def _advisor_events(engine: Engine) -> list[tuple[datetime, str, int]]:
+    """人材: a pair counts as matched when the person's latest answer is 引き受ける, at that moment,
+    with the hours its engagement takes. Read from the anonymous rows a 登録削除 leaves, so an
+    erased person still counts."""
+    with session_scope(engine) as s:
+        rows = s.exec(select(Decision.verdict, Decision.decided_at, Suggestion.query_id, Suggestion.candidate_id,
+                             Suggestion.hours).where(Decision.suggestion_id == Suggestion.id,
+                                                     Decision.kind == "person_reply")
+                      .order_by(Decision.decided_at, Decision.id)).all()
+    latest = {(q, p): (verdict, at, hours) for verdict, at, q, p, hours in rows}
+    out: list[tuple[datetime, str, int]] = []
+    for verdict, at, hours in latest.values():
+        if verdict == "agreed":
+            out += [(at, "advisors_matched", 1), (at, "advisor_hours", hours or DEFAULT_HOURS)]
     return out
 
 
@@ -133,10 +154,10 @@ def kpi_report(engine: Engine, fy: int | None = None, period: int | None = None)
     else:
         years = list(range(PERIODS[1][0], PERIODS[3][1] + 1))
     quarters = {(y, q): KpiRow(fy=y, half=1 if q <= 2 else 2, quarter=q) for y in years for q in range(1, 5)}
-    for when, metric in _events(engine):
+    for when, metric, *amount in _events(engine):
         y, _, q = fiscal(when)
         if (y, q) in quarters:
-            quarters[(y, q)].counts[metric] += 1
+            quarters[(y, q)].counts[metric] += amount[0] if amount else 1
     halves = {(y, h): KpiRow(fy=y, half=h) for y in years for h in (1, 2)}
     year_rows = {y: KpiRow(fy=y) for y in years}
     for (y, _), row in quarters.items():

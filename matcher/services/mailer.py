@@ -1,4 +1,4 @@
-"""The digest letter: what a company's email says (plain text and HTML, in Japanese), composed
+"""The digest letter and a person's invitation: what a company's (or a person's) email says (plain text and HTML, in Japanese), composed
 into a message by ``matcher.infra.mail``. ``Message-ID`` and ``Date`` are fixed when a digest is
 queued, and a resend rebuilds the message from the outbox row, so a retried message is the same
 message."""
@@ -10,6 +10,7 @@ from datetime import datetime
 from email import policy
 from email.message import EmailMessage as MimeMessage
 from functools import cached_property
+from typing import Any
 
 from matcher.config import Settings
 from matcher.infra.mail import build, new_message_id
@@ -17,7 +18,7 @@ from matcher.store.tables import EmailMessage
 from matcher.text import one_line
 
 # What our own lines start with; a stored value never starts a line the same way.
-_OUR_LABELS = ("興味あり", "関心なし", "配信停止", "これまでのご提案", "お問い合わせ")
+_OUR_LABELS = ("興味あり", "関心なし", "配信停止", "これまでのご提案", "お問い合わせ", "引き受ける", "辞退する", "登録削除")
 
 
 def _greeting(name: str) -> str:
@@ -69,10 +70,59 @@ class DigestLetter:
 
     @cached_property
     def html(self) -> str:
-        from jinja2 import Environment, PackageLoader, select_autoescape
+        return _html("digest.html", self)
 
-        env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html"]))
-        return env.get_template("digest.html").render(letter=self)
+
+def _html(template: str, letter) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("matcher", "templates"), autoescape=select_autoescape(["html"]))
+    return env.get_template(template).render(letter=letter)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InvitationLetter:
+    """A person's invitation (人材): one proposal, its 引き受ける / 辞退 links, and the two ways out."""
+
+    person_name: str
+    to: str
+    item: Any  # services.invitations.PersonItem
+    agree_url: str
+    decline_url: str
+    unsubscribe_url: str
+    erase_url: str
+    contact: str
+
+    @property
+    def subject(self) -> str:
+        return "【日野市 企業マッチング】アドバイザーのご依頼（ご意向の確認）"
+
+    @cached_property
+    def text(self) -> str:
+        item = self.item
+        lines = [f"{one_line(self.person_name, 80)} 様", "",
+                 "日野市 産業振興課の企業マッチングです。ご登録の専門分野に合う企業の案件があり、",
+                 "アドバイザーとしてご紹介したいと考えています。",
+                 "お引き受けいただける場合に限り、依頼元の企業にお名前と連絡先をお伝えします。",
+                 "それまで企業にはお知らせしません（ログインは不要です）。", "",
+                 f"■ {one_line(item.headline)}", f"  {one_line(item.about)}",
+                 f"  {one_line(item.partner_detail)}・想定 月 {item.hours} 時間程度"]
+        if item.why:
+            lines.append(f"  理由: {one_line(item.why)}")
+        lines += [f"  引き受ける: {self.agree_url}", f"  辞退する: {self.decline_url}", "",
+                  f"お問い合わせ: {self.contact}",
+                  f"登録削除（ご登録の個人情報をすべて削除）: {self.erase_url}",
+                  f"配信停止: {self.unsubscribe_url}", ""]
+        return "\n".join(lines)
+
+    @cached_property
+    def html(self) -> str:
+        return _html("invitation.html", self)
+
+
+def compose_invitation(settings: Settings, letter: InvitationLetter, now: datetime) -> MimeMessage:
+    return build(settings, to=letter.to, subject=letter.subject, text=letter.text, html=letter.html,
+                 message_id=new_message_id(settings), date=now, unsubscribe_url=letter.unsubscribe_url)
 
 
 def compose(settings: Settings, letter: DigestLetter, now: datetime) -> MimeMessage:

@@ -6,7 +6,8 @@ its own profile, is the query) or as the candidate (it was proposed for another'
 profile), or as a member of a proposed joint-order group. It never sees a 非公開 need of
 another organisation, never the name, place, certificates or text of an organisation that is
 not public (公開=いいえ: 「非公開の企業・機関（窓口からご紹介します）」), never a coordinator's
-identity, verdict reason, comment or score. Its own answer is the latest of its replies on the
+identity, verdict reason, comment or score. A person (人材) proposed for its need is seen only by
+the requester and only after the person agreed (``services.invitations``). Its own answer is the latest of its replies on the
 pair, whatever channel it came through (the page, the API, a mail link).
 """
 
@@ -19,13 +20,13 @@ from typing import Literal
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from matcher.labels import ANSWER_JA
+from matcher.labels import ANSWER_JA, PERSON_CATEGORY_JA
 from matcher.services.suggestions import StoredEdge, Verdict, read_edges
 from matcher.store.db import session_scope
-from matcher.store.tables import Need, Organization, ResearchSeed, split_list
+from matcher.store.tables import Decision, Need, Organization, Person, ResearchSeed, Suggestion, split_list
 
 HIDDEN_NAME = "非公開の企業・機関（窓口からご紹介します）"
-Direction = Literal["partner_for_your_need", "research_for_your_need", "group_for_your_need",
+Direction = Literal["partner_for_your_need", "research_for_your_need", "group_for_your_need", "advisor_for_your_need",
                     "partner_for_your_company", "research_for_your_company", "your_company_for_a_need",
                     "your_company_for_a_partner", "your_company_in_a_group"]
 
@@ -63,6 +64,7 @@ class CompanyItem:
             "partner_for_your_need": f"協力先候補: {self.partner_name}",
             "research_for_your_need": f"研究シーズ: {self.partner_name}",
             "group_for_your_need": f"共同受注グループの候補: {self.partner_name}",
+            "advisor_for_your_need": f"アドバイザー: {self.partner_name}",
             "partner_for_your_company": f"おすすめの連携先: {self.partner_name}",
             "research_for_your_company": f"研究シーズ: {self.partner_name}",
             "your_company_for_a_need": f"{self.partner_name}の案件のご紹介",
@@ -76,6 +78,7 @@ class CompanyItem:
             "partner_for_your_need": f"御社の案件「{self.need_title}」について",
             "research_for_your_need": f"{self.partner_detail}（御社の案件「{self.need_title}」について）",
             "group_for_your_need": f"御社の案件「{self.need_title}」を分担して担える企業の組み合わせです",
+            "advisor_for_your_need": f"御社の案件「{self.need_title}」について、ご本人の了承を得てご紹介します",
             "partner_for_your_company": "御社の技術紹介と近い企業です",
             "research_for_your_company": f"{self.partner_detail}の研究と御社の技術が近いとしてご紹介します",
             "your_company_for_a_need": f"「{self.need_title}」の協力先として、御社をご紹介したいと考えています",
@@ -91,6 +94,8 @@ class _Store:
     needs: dict[int, Need]
     orgs: dict[int, Organization]
     seeds: dict[int, ResearchSeed]
+    people: dict[int, Person]
+    person_answers: dict[tuple[int, int], str]  # (need, person) → agreed | declined
 
 
 def _load(s, sugs: list[StoredEdge]) -> _Store:
@@ -108,7 +113,17 @@ def _load(s, sugs: list[StoredEdge]) -> _Store:
             org_ids.add(g.candidate_id)
         org_ids |= {m.org_id for m in g.members}
     orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(org_ids or {-1})))}
-    return _Store(needs, orgs, seeds)
+    person_ids = {g.candidate_id for g in sugs if g.candidate_type == "person"}
+    people = {p.id: p for p in s.exec(select(Person).where(Person.id.in_(person_ids or {-1})))}
+    return _Store(needs, orgs, seeds, people, answers_of(s, person_ids))
+
+
+def answers_of(s, person_ids: set[int]) -> dict[tuple[int, int], str]:
+    """(need, person) → the person's latest answer on the pair (any run's suggestion of it)."""
+    rows = s.exec(select(Decision.verdict, Suggestion.query_id, Suggestion.candidate_id).where(
+        Decision.suggestion_id == Suggestion.id, Decision.kind == "person_reply", Suggestion.candidate_type == "person",
+        Suggestion.candidate_id.in_(person_ids or {-1})).order_by(Decision.decided_at, Decision.id)).all()
+    return {(q, p): verdict for verdict, q, p in rows}
 
 
 def public_name(o: Organization | None) -> str:
@@ -141,6 +156,8 @@ def _group_text(g: StoredEdge, st: _Store, viewer_org: int) -> tuple[str, str]:
 
 def describe(g: StoredEdge, org_id: int, st: _Store) -> CompanyItem | None:
     """``g`` as organisation ``org_id`` may read it, or None when it is not its to see."""
+    if g.candidate_type == "person":
+        return _advisor(g, org_id, st)
     need = st.needs.get(g.query_id) if g.query_type == "need" else None
     base = {"suggestion_id": g.id, "url": None}
     if g.kind == "group":
@@ -200,6 +217,22 @@ def describe(g: StoredEdge, org_id: int, st: _Store) -> CompanyItem | None:
                                partner_name=seed.title, partner_detail=seed.institution or "研究機関",
                                why=_reason(g, "candidate", None))
     return None
+
+
+def _advisor(g: StoredEdge, org_id: int, st: _Store) -> CompanyItem | None:
+    """A person proposed for the company's own need, once — and only once — the person agreed:
+    then their name and contact. Before that, and for every other organisation, nothing."""
+    need = st.needs.get(g.query_id) if g.query_type == "need" else None
+    person = st.people.get(g.candidate_id)
+    if need is None or need.org_id != org_id or person is None or person.erased_at is not None:
+        return None
+    if st.person_answers.get((g.query_id, g.candidate_id)) != "agreed":
+        return None
+    category = PERSON_CATEGORY_JA.get(person.category, "")
+    contact = f"連絡先: {person.email}" if person.email else "連絡先は窓口からお知らせします"
+    return CompanyItem(suggestion_id=g.id, url=None, direction="advisor_for_your_need", need_title=need.title,
+                       partner_name=person.name, partner_detail="・".join(x for x in (category, contact) if x),
+                       why=g.why.text("requester") if g.why is not None else "")
 
 
 def current_reply(replies: list[Verdict]) -> Reply | None:

@@ -27,9 +27,11 @@ from matcher.graph.model import (
 from matcher.learn.decisions import pair_decisions
 from matcher.search.retrieve import DEPTH
 from matcher.services.context import MatchContext
+from matcher.services.invitations import DEFAULT_HOURS
 from matcher.solve import capped as exposure_caps
 from matcher.store.db import session_scope
 from matcher.store.tables import Suggestion, utcnow
+from matcher.text import lemmas
 from matcher.text.terms import missing_terms
 from matcher.timing import Clock
 
@@ -38,18 +40,23 @@ def query_vector(ctx: MatchContext, query: Party) -> np.ndarray:
     return ctx.embedder.encode([query.text], "query")[0]
 
 
-def store_suggestions(ctx: MatchContext, shortlist: Shortlist) -> None:
-    """One Suggestion row per listed edge; the edges learn their suggestion ids. One multi-row
+SUGGESTION_KIND = {"organization": "partner", "seed": "seed", "person": "person"}
+
+
+def store_suggestions(ctx: MatchContext, shortlist: Shortlist, hours: int | None = None) -> None:
+    """One Suggestion row per listed edge (each as its own (query, candidate) pair: a person's
+    list of needs stores (need, person) pairs); the edges learn their suggestion ids. One multi-row
     INSERT … RETURNING (ids in row order) rather than ORM objects: building ten models cost more
-    than writing them."""
+    than writing them. ``hours``: a person's engagement hours (the batch's setting; else the default)."""
     run_id = shortlist.run_id or uuid.uuid4().hex
     shortlist.run_id = run_id
     now = utcnow()
-    rows = [dict(run_id=run_id, query_type=shortlist.query.type, query_id=shortlist.query.id,
+    rows = [dict(run_id=run_id, query_type=edge.query.type, query_id=edge.query.id,
                  candidate_type=edge.candidate_type, candidate_id=edge.candidate.id,
-                 requester_org_id=shortlist.query.org_id, candidate_org_id=edge.candidate.org_id,
-                 kind="partner" if edge.candidate_type == "organization" else "seed",
+                 requester_org_id=edge.query.org_id, candidate_org_id=edge.candidate.org_id,
+                 kind=SUGGESTION_KIND[edge.candidate_type],
                  rank=edge.rank or 0, score=edge.score, model_version=ctx.model_version,
+                 hours=(hours or DEFAULT_HOURS) if edge.candidate_type == "person" else None,
                  features=dict(sorted(edge.features.items())), explanation=edge.reason,
                  detail=edge.why.as_json() if edge.why else None, drivers=dict(edge.drivers) or None,
                  covered=list(edge.covered), created_at=now)
@@ -104,6 +111,38 @@ DEFAULT_K = 10
 def shortlist_need(ctx: MatchContext, ref: str | int, kind: ShortlistKind = DEFAULT_KIND, k: int = DEFAULT_K,
                    store: bool = True) -> Shortlist:
     return build_shortlist(ctx, ctx.need_party(ctx.find_need(ref)), kind, k, store)
+
+
+PERSON_NEEDS_DEPTH = 50  # open needs a person's text retrieves before each is scored from its own side
+
+
+def shortlist_person(ctx: MatchContext, ref: str | int, k: int = 10, store: bool = True) -> Shortlist:
+    """Open needs for a person (the reverse direction). The person's text retrieves the needs;
+    each edge is then scored from the need's side — the need's text against the person's, the
+    need's requester for the constraints and the history — so a verdict on it is the verdict on
+    the same (need, person) pair the need's own list shows, stored as that pair."""
+    person = ctx.person_parties[ctx.find_person(ref).id]
+    qvec = ctx.embedder.encode([person.text], "query")[0]
+    hits = ctx.edges.retriever.candidates(qvec, lemmas(person.text, normalized=True), "need", PERSON_NEEDS_DEPTH)
+    needs = [ctx.needs[h.owner_id] for h in hits if h.owner_id in ctx.needs and ctx.needs[h.owner_id].status == "open"]
+    queries = [ctx.need_party(n) for n in needs]
+    vecs = ctx.embedder.encode([q.text for q in queries], "query") if queries else []
+    edges: list[ScoredEdge] = []
+    excluded: list[ScoredEdge] = []
+    for query, vec in zip(queries, vecs, strict=True):
+        ranked = ctx.edges.rank(query, "person", vec, owners=[person.id])
+        edges += ranked.edges
+        excluded += ranked.excluded
+    edges.sort(key=lambda e: (-e.score, e.query.id))
+    candidates = [ctx.edges.explain(e) for e in edges[:k]]
+    for r, edge in enumerate(candidates, start=1):
+        edge.rank = r
+        edge.decision = pair_decisions(ctx.engine, "need", edge.query.id).get(("person", person.id))
+    shortlist = Shortlist(query=person, kind="people", model_version=ctx.model_version, candidates=candidates,
+                          excluded=excluded)
+    if store and candidates:
+        store_suggestions(ctx, shortlist)
+    return shortlist
 
 
 def shortlist_seed(ctx: MatchContext, ref: str | int, k: int = 10, store: bool = True) -> Shortlist:
@@ -199,4 +238,4 @@ def why_not(ctx: MatchContext, need_ref: str | int, org_ref: str | int, k: int =
 
 
 __all__ = ["DEPTH", "WhyNot", "build_shortlist", "query_vector", "shortlist_all_needs", "shortlist_need",
-           "shortlist_org", "shortlist_seed", "why_not"]
+           "shortlist_org", "shortlist_person", "shortlist_seed", "why_not"]

@@ -21,7 +21,7 @@ from matcher.graph.explain import EdgeReason
 from matcher.labels import FEATURE_JA
 from matcher.learn.decisions import pair_key
 from matcher.store.db import session_scope
-from matcher.store.tables import Decision, Need, Organization, ResearchSeed, Suggestion
+from matcher.store.tables import Decision, Need, Organization, Person, ResearchSeed, Suggestion
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,6 +100,7 @@ class StoredEdge:
     decision: Verdict | None = None  # the latest coordinator verdict on this suggestion
     pair_decision: Verdict | None = None  # … on the same pair in any run (what a re-run's card shows)
     replies: tuple[Verdict, ...] = ()  # the companies' replies on the pair, oldest first
+    person_answer: Verdict | None = None  # 人材: the person's latest answer on the pair (agreed | declined)
 
     @property
     def pair(self) -> tuple[str, int, str, int]:
@@ -134,7 +135,12 @@ def _members(row: Suggestion, names: Mapping[int, Organization], dropped: set[in
     return tuple(out)
 
 
-def _named(row: Suggestion, orgs: Mapping[int, Organization], seeds: Mapping[int, ResearchSeed]) -> Named:
+def _named(row: Suggestion, orgs: Mapping[int, Organization], seeds: Mapping[int, ResearchSeed],
+           people: Mapping[int, Person]) -> Named:
+    if row.candidate_type == "person":  # a deleted person (登録削除) leaves an anonymous row
+        p = people.get(row.candidate_id)
+        return Named(name=p.name, external_id=p.external_id, place=p.city) if p else Named(name=None, external_id=None,
+                                                                                            place=None)
     if row.candidate_type == "seed":
         x = seeds.get(row.candidate_id)
         return Named(name=x.title, external_id=x.external_id, place=x.institution or "KAKEN", url=x.url) if x else \
@@ -157,11 +163,11 @@ def _concerns(s, org_id: int):
 
 def read_edges(engine: Engine, *, query: tuple[str, int] | None = None, ids: Iterable[int] | None = None,
                kinds: Iterable[str] | None = None, decided_only: bool = False,
-               concerning: int | None = None) -> list[StoredEdge]:
+               concerning: int | None = None, candidate: tuple[str, int] | None = None) -> list[StoredEdge]:
     """Stored suggestions (oldest first) with their decisions and replies. ``query``: one need's,
     seed's or organisation's; ``ids``: just these; ``kinds``: partner / seed / group;
     ``decided_only``: those with a coordinator verdict; ``concerning``: those that may concern
-    this organisation."""
+    this organisation; ``candidate``: those proposing this candidate (a person's page)."""
     with session_scope(engine) as s:
         stmt = select(Suggestion)
         if concerning is not None:
@@ -170,6 +176,8 @@ def read_edges(engine: Engine, *, query: tuple[str, int] | None = None, ids: Ite
             stmt = stmt.where(Suggestion.query_type == query[0], Suggestion.query_id == query[1])
         if ids is not None:
             stmt = stmt.where(Suggestion.id.in_(list(ids) or [-1]))
+        if candidate is not None:
+            stmt = stmt.where(Suggestion.candidate_type == candidate[0], Suggestion.candidate_id == candidate[1])
         if kinds is not None:
             stmt = stmt.where(Suggestion.kind.in_(list(kinds)))
         rows = list(s.exec(stmt.order_by(Suggestion.id)))
@@ -177,20 +185,23 @@ def read_edges(engine: Engine, *, query: tuple[str, int] | None = None, ids: Ite
         dstmt = select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id)
         if query is not None:
             dstmt = dstmt.where(Suggestion.query_type == query[0], Suggestion.query_id == query[1])
-        elif ids is not None or concerning is not None:
+        elif ids is not None or concerning is not None or candidate is not None:
             pairs = {pair_key(r) for r in rows}
             dstmt = dstmt.where(Suggestion.query_id.in_({p[1] for p in pairs} or {-1}),
                                 Suggestion.candidate_id.in_({p[3] for p in pairs} or {-1}))
         decisions = s.exec(dstmt.order_by(Decision.decided_at, Decision.id)).all()
-        org_ids = {r.candidate_id for r in rows if r.candidate_type != "seed"} | {
+        org_ids = {r.candidate_id for r in rows if r.candidate_type == "organization"} | {
             m["org_id"] for r in rows for m in r.members or []}
         orgs = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(org_ids or {-1})))}
         seeds = {x.id: x for x in s.exec(select(ResearchSeed).where(ResearchSeed.id.in_(
             {r.candidate_id for r in rows if r.candidate_type == "seed"} or {-1})))}
+        people = {p.id: p for p in s.exec(select(Person).where(Person.id.in_(
+            {r.candidate_id for r in rows if r.candidate_type == "person"} or {-1})))}
     own: dict[int, Verdict] = {}
     by_pair: dict[tuple, Verdict] = {}
     replies: dict[tuple, list[Verdict]] = {}
     dropped: dict[int, set[int]] = {}
+    answers: dict[tuple, Verdict] = {}
     for d, sug in decisions:
         v = _verdict(d)
         if d.kind == "coordinator":
@@ -198,6 +209,8 @@ def read_edges(engine: Engine, *, query: tuple[str, int] | None = None, ids: Ite
             by_pair[pair_key(sug)] = v
         elif d.kind == "company_reply":
             replies.setdefault(pair_key(sug), []).append(v)
+        elif d.kind == "person_reply":
+            answers[pair_key(sug)] = v
         elif d.kind == "group_drop" and d.org_id is not None:
             dropped.setdefault(sug.id, set()).add(d.org_id)
     out = []
@@ -210,9 +223,10 @@ def read_edges(engine: Engine, *, query: tuple[str, int] | None = None, ids: Ite
             requester_org_id=r.requester_org_id, candidate_org_id=r.candidate_org_id, rank=r.rank, score=r.score,
             model_version=r.model_version, features=r.features or {}, drivers=_drivers(r),
             covered=tuple(r.covered or ()), reason=r.explanation or "", why=EdgeReason.from_json(r.detail),
-            members=_members(r, orgs, dropped.get(r.id, set())), candidate=_named(r, orgs, seeds),
+            members=_members(r, orgs, dropped.get(r.id, set())), candidate=_named(r, orgs, seeds, people),
             decision=own.get(r.id), pair_decision=by_pair.get(pair_key(r)),
-            replies=tuple(sorted(replies.get(pair_key(r), []), key=lambda v: (v.created_at, v.suggestion_id)))))
+            replies=tuple(sorted(replies.get(pair_key(r), []), key=lambda v: (v.created_at, v.suggestion_id))),
+            person_answer=answers.get(pair_key(r))))
     return out
 
 
@@ -237,6 +251,11 @@ def latest_run(edges: list[StoredEdge]) -> list[StoredEdge]:
 def need_cards(engine: Engine, need_id: int) -> list[StoredEdge]:
     """A need's shortlist as its page, its Excel and the API list it (groups apart)."""
     return latest_run(read_edges(engine, query=("need", need_id), kinds=("partner", "seed")))
+
+
+def need_people(engine: Engine, need_id: int) -> list[StoredEdge]:
+    """The need's latest list of people (人材): a run of its own, beside partners and seeds."""
+    return latest_run(read_edges(engine, query=("need", need_id), kinds=("person",)))
 
 
 def need_groups(engine: Engine, need_id: int) -> list[StoredEdge]:

@@ -127,22 +127,62 @@ class ResearchSeed(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+PERSON_CATEGORIES = ("senior", "active", "student", "international", "other")
+CONTACT_MODES = ("visit", "online", "both")
+
+
+class Person(SQLModel, table=True):
+    """人材: an advisor, a working expert taking side jobs, a student or an international student.
+
+    Personal data: a person without ``consent`` is stored (the roster is the office's) but never
+    suggested, and has no searchable document; a consenting person has one (owner_type
+    ``person``), removed with the consent or the registration, after which the next sync
+    tombstones it and compaction drops it. ``affiliation`` and ``conflicts`` are 企業ID as
+    imported, resolved when matching (an employer may be imported after its people)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(index=True, unique=True, max_length=64)
+    name: str = Field(max_length=100)
+    category: str = Field(default="other", max_length=16)  # PERSON_CATEGORIES
+    background: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # 所属・経歴
+    specialities: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # ;-joined
+    intro: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # 紹介文
+    hours_per_month: int | None = None
+    contact_mode: str = Field(default="both", max_length=8)  # CONTACT_MODES
+    city: str | None = Field(default=None, max_length=100)
+    languages: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # ;-joined
+    email: str | None = Field(default=None, max_length=254)
+    affiliation: str | None = Field(default=None, max_length=64)  # 所属企業ID
+    conflicts: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # ;-joined 企業ID
+    consent: bool = False  # 本人同意: may be suggested at all
+    unsubscribed_at: datetime | None = None  # 配信停止 from a mail: no more proposals, not suggested
+    erased_at: datetime | None = None  # 登録削除: every personal field blanked, the anonymous row kept
+    publish: bool = False  # 公開: may appear outside the office (after the person agrees to a proposal)
+    fictional: bool = False
+    record_hash: str = Field(default="", max_length=64)
+    source_file: str | None = Field(default=None, max_length=300)
+    source_row: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class Suggestion(SQLModel, table=True):
     __table_args__ = (Index("ix_suggestion_query", "query_type", "query_id"),)
     id: int | None = Field(default=None, primary_key=True)
     run_id: str = Field(index=True, max_length=40)
     query_type: str = Field(max_length=16)  # need | seed | organization
     query_id: int
-    candidate_type: str = Field(max_length=16)  # organization | seed
+    candidate_type: str = Field(max_length=16)  # organization | seed | person
     candidate_id: int = Field(index=True)
     # The organisations behind both sides (a need's requester, a seed's institution, the
     # organisation itself): who may see the suggestion is decided on these.
     requester_org_id: int | None = Field(default=None, index=True)
     candidate_org_id: int | None = Field(default=None, index=True)
-    kind: str = Field(max_length=16)  # partner | seed | group
+    kind: str = Field(max_length=16)  # partner | seed | group | person
     rank: int
     score: float
     model_version: str = Field(max_length=64)
+    hours: int | None = None  # kind "person": the monthly hours one engagement takes (the batch's setting)
     features: dict[str, float] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     # kind "group": [{"org_id", "role": lead|member, "covers": [...], "features": {...}}]
     members: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -159,7 +199,8 @@ class Suggestion(SQLModel, table=True):
 class Decision(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     suggestion_id: int = Field(foreign_key="suggestion.id", index=True)
-    # coordinator: accept | reject | skip; company_reply: interested | declined
+    # coordinator: accept | reject | skip; company_reply: interested | declined;
+    # person_reply: agreed | declined (the person proposed, before any company hears of them)
     kind: str = Field(default="coordinator", max_length=16)
     verdict: str = Field(max_length=16)
     comment: str | None = Field(default=None, sa_column=Column(Text))
@@ -260,6 +301,7 @@ class EmailMessage(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(unique=True, max_length=128)
     org_id: int | None = Field(default=None, foreign_key="organization.id")
+    person_id: int | None = Field(default=None, index=True)  # a person's invitation (人材); deleted with them
     to_address: str = Field(max_length=254)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
@@ -293,9 +335,11 @@ class MailLink(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str = Field(unique=True, max_length=64)
     message_id: int = Field(foreign_key="emailmessage.id", index=True)
-    org_id: int = Field(foreign_key="organization.id")
+    org_id: int | None = Field(default=None, foreign_key="organization.id")  # a company's link
+    person_id: int | None = Field(default=None, index=True)  # or a person's (人材)
     suggestion_id: int | None = Field(default=None, foreign_key="suggestion.id")
-    action: str = Field(max_length=16)  # interested | declined | unsubscribe | desk
+    # companies: interested | declined | unsubscribe | desk; people: agree | decline | unsubscribe | erase
+    action: str = Field(max_length=16)
     expires_at: datetime
     used_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)

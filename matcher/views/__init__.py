@@ -10,6 +10,7 @@ from __future__ import annotations
 from matcher.labels import ranker_ja
 from matcher.views.common import as_json
 from matcher.views.groups import *  # noqa: F403
+from matcher.views.people import *  # noqa: F403
 from matcher.views.proposals import *  # noqa: F403
 from matcher.views.reports import CHART_CSP, forum_chart_css, print_pdf, render_forum_chart
 from matcher.views.shortlists import *  # noqa: F403

@@ -37,7 +37,7 @@ def digest_run_json(run: DigestRun) -> dict[str, Any]:
     """The run's counts, each message's outcome and the notes (previews are files, not JSON)."""
     messages = [{k: v for k, v in asdict(m).items() if v is not None or k == "message_id"} for m in run.messages]
     return {"sent": run.sent, "failed": run.failed, "skipped": run.skipped, "messages": messages,
-            "notes": list(run.notes)}
+            "notes": list(run.notes), "invitations": run.invitations}
 
 
 def demo_json(report: DemoReport) -> dict[str, Any]:

@@ -7,7 +7,16 @@ from pydantic import BaseModel
 
 from matcher.dates import format_jst
 from matcher.graph.model import Party, ScoredEdge, ScoredGraph, Shortlist
-from matcher.labels import KIND_JA, REASONS_EN, REASONS_JA, REJECT_REASON_JA, VERDICT_JA, fit_label
+from matcher.labels import (
+    CONTACT_MODE_JA,
+    KIND_JA,
+    PERSON_CATEGORY_JA,
+    REASONS_EN,
+    REASONS_JA,
+    REJECT_REASON_JA,
+    VERDICT_JA,
+    fit_label,
+)
 from matcher.search.retrieve import DEPTH
 from matcher.services.shortlists import WhyNot
 from matcher.views.suggestions import DecisionOut, decision_out
@@ -34,6 +43,23 @@ class SeedOut(BaseModel):
     keywords: list[str]
     url: str | None
     source: str | None
+
+
+class PersonOut(BaseModel):
+    """A person as a coordinator sees them on a list: never their e-mail address."""
+
+    id: int
+    external_id: str
+    name: str
+    category: str | None
+    category_ja: str | None
+    specialities: list[str]
+    processes: list[str]
+    contact_mode: str | None
+    contact_mode_ja: str | None
+    hours_per_month: int | None
+    city: str | None
+    languages: list[str]
 
 
 class NeedOut(BaseModel):
@@ -65,6 +91,8 @@ class CandidateOut(BaseModel):
     fit: str
     org: OrgOut | None = None
     seed: SeedOut | None = None
+    person: PersonOut | None = None
+    need: NeedOut | None = None  # a person's list: the need this edge proposes them for
 
 
 class ExcludedOut(BaseModel):
@@ -85,6 +113,7 @@ class ShortlistOut(BaseModel):
     need: NeedOut | None = None
     seed: SeedOut | None = None
     org: OrgOut | None = None
+    person: PersonOut | None = None
 
 
 class CapOut(BaseModel):
@@ -99,6 +128,7 @@ class ExposureOut(BaseModel):
     cap: int
     organization: CapOut | None = None
     seed: CapOut | None = None
+    person: CapOut | None = None
 
 
 class BatchOut(BaseModel):
@@ -136,12 +166,20 @@ def seed_out(p: Party) -> SeedOut:
                    keywords=list(p.keywords), url=p.url, source=p.source)
 
 
+def person_out(p: Party) -> PersonOut:
+    return PersonOut(id=p.id, external_id=p.external_id, name=p.name, category=p.category,
+                     category_ja=PERSON_CATEGORY_JA.get(p.category or ""), specialities=list(p.specialities),
+                     processes=list(p.processes), contact_mode=p.contact_mode,
+                     contact_mode_ja=CONTACT_MODE_JA.get(p.contact_mode or ""), hours_per_month=p.hours_per_month,
+                     city=p.city, languages=list(p.languages))
+
+
 def need_out(p: Party) -> NeedOut:
     return NeedOut(id=p.id, external_id=p.external_id, org_id=p.org_id, org_name=p.org_name, title=p.name,
                    required_processes=list(p.required))
 
 
-def candidate_out(e: ScoredEdge) -> CandidateOut:
+def candidate_out(e: ScoredEdge, sl_query_type: str = "need") -> CandidateOut:
     out = CandidateOut(suggestion_id=e.suggestion_id, rank=e.rank or 0, score=e.score,
                        candidate_type=e.candidate_type, covered_processes=list(e.covered),
                        matched_terms=list(e.matched_terms), features=e.features, drivers=e.drivers, reason=e.reason,
@@ -151,8 +189,12 @@ def candidate_out(e: ScoredEdge) -> CandidateOut:
                                             at=e.decision.at) if e.decision else None)
     if e.candidate_type == "organization":
         out.org = org_out(e.candidate)
+    elif e.candidate_type == "person":
+        out.person = person_out(e.candidate)
     else:
         out.seed = seed_out(e.candidate)
+    if e.query.type == "need" and sl_query_type != "need":
+        out.need = need_out(e.query)
     return out
 
 
@@ -165,12 +207,14 @@ def excluded_out(e: ScoredEdge) -> ExcludedOut:
 def shortlist_out(sl: Shortlist) -> ShortlistOut:
     q = sl.query
     out = ShortlistOut(query=QueryOut(type=q.type, id=q.id, title=q.name), model_version=sl.model_version,
-                       run_id=sl.run_id, candidates=[candidate_out(e) for e in sl.candidates],
+                       run_id=sl.run_id, candidates=[candidate_out(e, q.type) for e in sl.candidates],
                        excluded=[excluded_out(e) for e in sl.excluded])
     if q.type == "need":
         out.need = need_out(q)
     elif q.type == "seed":
         out.seed = seed_out(q)
+    elif q.type == "person":
+        out.person = person_out(q)
     else:
         out.org = org_out(q)
     return out

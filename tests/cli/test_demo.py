@@ -48,6 +48,7 @@ def test_demo_from_a_wheel_on_a_fresh_data_dir_then_again_embeds_nothing(wheel_m
     first = one_json(run(wheel_matcher, ["demo", "--json"], data))
     counts = {Path(r["file"]).name: r["inserted"] for r in first["ingest"]}
     assert counts["organizations.csv"] >= 170 and counts["needs.csv"] == 40 and counts["seeds.jsonl"] == 1538
+    assert counts["people.csv"] == 60
     assert all(not r["rejected"] for r in first["ingest"])
     assert first["index"]["indexed"] == first["index"]["documents"] > 2000
     assert [s["need"]["external_id"] for s in first["shortlists"]] == ["HN001", "HN011", "HN006"]
@@ -73,6 +74,20 @@ def test_demo_from_a_wheel_on_a_fresh_data_dir_then_again_embeds_nothing(wheel_m
     _research_matches_are_on_topic(cmd("shortlist", "--all-needs", "--kind", "seeds", "--k", "10", "--no-store"))
     why = cmd("whynot", "--need", "HN004", "--org", str(need["need"]["org_id"]))
     assert why["status"] == "excluded" and why["reason_code"] == "self"
+
+    # 人材: a need's people carry the person (never an e-mail address) and a Japanese reason.
+    people = cmd("shortlist", "--need", "HN030", "--kind", "people", "--k", "3")
+    assert [c["candidate_type"] for c in people["candidates"]] == ["person"] * 3
+    assert all(c["person"]["external_id"].startswith("HP") and "専門分野" in c["reason"] for c in people["candidates"])
+    assert "email" not in str(people) and "example.jp" not in str(people)
+    mine = cmd("shortlist", "--person", people["candidates"][0]["person"]["external_id"], "--k", "3")
+    assert mine["person"]["external_id"] == people["candidates"][0]["person"]["external_id"]
+    assert all(c["need"]["external_id"].startswith("HN") for c in mine["candidates"])
+    plan = cmd("people", "assign", "--k", "2", "--hours", "10")
+    assert plan["status"] == "optimal" and len(plan["needs"]) == 40 and plan["assigned"] > 0
+    assert all(p["hours_assigned"] <= (p["hours_available"] if p["hours_available"] is not None else 10)
+               for p in plan["people"])
+    assert plan["hours_assigned"] == 10 * plan["assigned"]
 
 
 def _research_matches_are_on_topic(batch: dict) -> None:

@@ -233,10 +233,10 @@ def test_simulated_coordinators_are_learned_through_the_users_commands(tmp_path)
 def test_decisions_about_deleted_organisations_still_train_and_rank(env):
     """Suggestions keep their feature snapshot, so a candidate that no longer exists is no obstacle."""
     from matcher.learn.decisions import latest_pairs
-    from matcher.services.context import load_history
+    from matcher.services.context import load_histories
 
     engine, settings = env
     add_log(engine, 60, lambda f: f["iso9001"] > 0.5)  # candidate ids 1..10 are not organisations at all
     assert train(engine, settings).status == "promoted"
-    history = load_history(engine, needs={})
+    history = load_histories(engine, needs={})["organization"]
     assert sum(history.accepts.values()) + sum(history.rejects.values()) == len(latest_pairs(engine)) > 0

@@ -24,10 +24,10 @@ def test_context_reloads_on_data_change_and_refreshes_history_on_decisions(demo_
 
     shortlist = shortlist_need(first, "HN001", "partners", 3)  # stores suggestions: not a data change
     assert cache.get() is first
-    accepted = sum(first.edges.history.accepts.values())  # other tests may have decided on the demo store
+    accepted = sum(first.edges.history().accepts.values())  # other tests may have decided on the demo store
     record_decision(engine, shortlist.candidates[0].suggestion_id, "accept", by="t")
     again = cache.get()
-    assert again is first and sum(again.edges.history.accepts.values()) == accepted + 1  # refreshed in place
+    assert again is first and sum(again.edges.history().accepts.values()) == accepted + 1  # refreshed in place
 
     status, errors = upsert_one(engine, "organizations", {"external_id": "CTX1", "name": "キャッシュ試験精工（架空）",
                                                           "profile": "チタンの精密切削"})

@@ -24,7 +24,7 @@ def test_groups_for_a_need_cover_every_process_with_an_explained_lead(demo_ctx):
         for a, b in itertools.combinations(ids, 2):
             assert demo_ctx.edges.constraints.why_not(a, b) not in ("conflict", "competitor", "same_group")
         lead = [m for m in g.members if m.role == "lead"]
-        assert len(lead) == 1 and choose_lead(g.members, demo_ctx.edges.history.accepts) is lead[0]
+        assert len(lead) == 1 and choose_lead(g.members, demo_ctx.edges.history().accepts) is lead[0]
         assert len(g.members) >= 2
         for m in g.members:  # every member brings a process no other member covers
             others = {p for o in g.members if o is not m for p in o.covers}

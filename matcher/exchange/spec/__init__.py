@@ -50,6 +50,7 @@ from matcher.exchange.spec.base import (  # noqa: F401
     _scalar,
     clean,
     clean_multiline,
+    email_value,
     parse_bool,
     parse_int,
     row_error,
@@ -62,6 +63,7 @@ from matcher.exchange.spec.catalog_rows import (  # noqa: F401
     OrganizationRow,
     SeedRow,
 )
+from matcher.exchange.spec.people_rows import PersonRow  # noqa: F401
 from matcher.labels import KIND_JA
 from matcher.store.tables import Organization, split_list
 
@@ -97,6 +99,7 @@ ENTITIES: dict[str, EntitySpec] = {
     "organizations": EntitySpec("organizations", "organization", OrganizationRow),
     "needs": EntitySpec("needs", "need", NeedRow),
     "seeds": EntitySpec("seeds", "seed", SeedRow),
+    "people": EntitySpec("people", "person", PersonRow),
     "decisions": EntitySpec("decisions", "decision", DecisionRow, key=None),
     "participants": EntitySpec("participants", "participant", ParticipantRow, key=("org_external_id", "person"),
                                key_label="参加者"),

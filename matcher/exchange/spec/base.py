@@ -18,8 +18,8 @@ from pydantic_core import PydanticCustomError
 
 from matcher.text import normalize, one_line, strip_invisible
 
-Kind = Literal["organizations", "needs", "seeds"]
-KINDS: tuple[Kind, ...] = ("organizations", "needs", "seeds")
+Kind = Literal["organizations", "needs", "seeds", "people"]
+KINDS: tuple[Kind, ...] = ("organizations", "needs", "seeds", "people")
 
 ORG_KIND = {
     "企業": "company", "会社": "company", "company": "company",
@@ -172,6 +172,15 @@ def _flag(field: str, label: str, v: Any, default: bool) -> bool:
         raise row_error(field, f"「{label}」は はい/いいえ で指定してください: {clean(v)[:40]}",
                         f"{field} must be yes/no: {clean(v)[:40]!r}")
     return parsed
+
+
+def email_value(v: Any) -> str | None:
+    """An optional e-mail address, checked for its form."""
+    email = clean(_scalar("email", "メール", v))
+    if email and not EMAIL.match(email):
+        raise row_error("email", f"メールアドレスの形式が正しくありません: {email[:60]}",
+                        f"invalid email address: {email[:60]!r}")
+    return email or None
 
 
 def _known_org(field: str, v: str, info: ValidationInfo) -> None:

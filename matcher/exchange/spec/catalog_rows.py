@@ -12,7 +12,6 @@ from pydantic import (
 )
 
 from matcher.exchange.spec.base import (
-    EMAIL,
     NEED_STATUS,
     ORG_KIND,
     URL,
@@ -24,6 +23,7 @@ from matcher.exchange.spec.base import (
     _scalar,
     clean,
     clean_multiline,
+    email_value,
     row_error,
     split_items,
 )
@@ -122,11 +122,7 @@ class OrganizationRow(RowModel):
     @field_validator("email", mode="before")
     @classmethod
     def _email(cls, v: Any) -> str | None:
-        email = clean(_scalar("email", "メール", v))
-        if email and not EMAIL.match(email):
-            raise row_error("email", f"メールアドレスの形式が正しくありません: {email[:60]}",
-                            f"invalid email address: {email[:60]!r}")
-        return email or None
+        return email_value(v)
 
     @field_validator("email_opt_in", "publish", "fictional", mode="before")
     @classmethod
