@@ -1,4 +1,4 @@
-"""`matcher people …`: the 人材 advisory programme's batch assignment."""
+"""`matcher people …`: the 人材 advisory programme's batch assignment, and 登録削除."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from matcher.cli.common import JsonOpt, app, emit, match_context, out
+from matcher.cli.common import JsonOpt, app, emit, match_context, open_engine, out
 
 people_app = typer.Typer(help="人材（アドバイザー・副業人材・学生） / people", no_args_is_help=True)
 app.add_typer(people_app, name="people")
@@ -45,3 +45,20 @@ def _render(p: dict) -> None:
     out.print(table)
     out.print(f"割当 {p['assigned']} 件（{p['hours_assigned']} 時間/月、1 件 {p['hours_per_engagement']} 時間）、"
               f"合計スコア {p['total_score']}（{p['status']}）")
+
+
+@people_app.command("erase")
+def erase_cmd(
+    person: Annotated[str, typer.Argument(help="人材ID or id")],
+    as_json: JsonOpt = False,
+) -> None:
+    """登録削除（本人の申し出） / erase a person's personal data, keeping anonymous counts."""
+    from matcher.errors import NotFound
+    from matcher.services.invitations import erase_person, find_person_id
+
+    engine = open_engine()
+    person_id = find_person_id(engine, person)
+    if person_id is None or not erase_person(engine, person_id, "cli"):
+        raise NotFound(f"人材が見つかりません（人材ID: {person}）", f"no person {person!r}")
+    emit({"erased": True, "person_id": person_id}, as_json,
+         lambda p: out.print(f"人材 {person} の個人情報を削除しました（提案の件数は匿名で残ります）"))

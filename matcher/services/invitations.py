@@ -185,6 +185,15 @@ def unsubscribe_person(engine: Engine, person_id: int, now: datetime | None = No
 ERASED_NAME = "（登録削除済み）"
 
 
+def find_person_id(engine: Engine, ref: str) -> int | None:
+    """A registered (not yet erased) person by 人材ID, or by id."""
+    with session_scope(engine) as s:
+        found = s.exec(select(Person.id).where(Person.external_id == ref.strip(), Person.erased_at.is_(None))).first()
+        if found is None and ref.strip().isdigit():
+            found = s.exec(select(Person.id).where(Person.id == int(ref), Person.erased_at.is_(None))).first()
+    return found
+
+
 def erase_person(engine: Engine, person_id: int, actor: str) -> bool:
     """登録削除: every personal field of the row is blanked (the row stays, anonymous, so its id
     is never given to someone else whose suggestions it would then seem to own), and the
