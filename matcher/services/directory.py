@@ -9,11 +9,14 @@ filters by either.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, func, intersect, text, union
+from sqlalchemy import Engine, exists, func, or_, text, union, union_all
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
 from matcher.exchange.catalog import load_organization
@@ -211,6 +214,7 @@ class Facets:
 @dataclass(frozen=True, kw_only=True)
 class DirectoryPage:
     total: int
+    more: bool  # more than ``total`` match (「1,000 件以上」): the words are too common to count
     page: int
     pages: int
     items: list[PublicOrg]
@@ -254,62 +258,113 @@ def _page_and_total(s, matched, order, offset: int, limit: int) -> tuple[list[in
 
 @dataclass(frozen=True)
 class _Matches:
-    ids: list[int]  # the first MAX_RANKED by id
-    total: int
-    df: dict[tuple[str, ...], int]  # per word: published organisations holding it
+    ids: list[int]  # at most MAX_RANKED, as the database found them
+    total: int  # exact when ``more`` is false, else MAX_RANKED
+    more: bool  # more than MAX_RANKED match: counting them exactly is not worth a visit to each row
+    df: dict[tuple[str, ...], int]  # per word: published organisations holding it (estimated above the cap)
 
 
-def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list) -> _Matches:
+def _word_arms(variants: tuple[str, ...], dialect: str, where: list) -> list:
+    return [arm for w in variants for arm in _arms(w, dialect, where, ORG_TEXT_COLUMNS, True, (Organization.id,))]
+
+
+def _holds(variants: tuple[str, ...]) -> ColumnElement[bool]:
+    """The statement's organisation row holds the word in one of the places ``_arms`` reads:
+    checked row by row (plain LIKE), for the organisations another word's index scan found."""
+    doc = aliased(Document)  # the arm reading documents has its own in FROM
+    places = []
+    for w in variants:
+        places.append(Organization.external_id == w)
+        places += [column.contains(w, autoescape=True) for column in ORG_TEXT_COLUMNS]
+        places.append(exists(select(doc.id).where(
+            doc.owner_id == Organization.id, doc.owner_type == "organization",
+            doc.kind != "processes", doc.kind != "equipment", doc.text.contains(w, autoescape=True))).correlate(Organization))
+    return or_(*places)
+
+
+def _first(s, arms: list, want: int) -> tuple[list[int], bool]:
+    """Up to ``want`` distinct organisations from the arms, in the order the database finds them,
+    and whether that is all of them. The arms are read as one UNION ALL under a LIMIT, so a word
+    held by 100,000 firms costs as much as one held by a few thousand. Every row found costs (the
+    other words are checked on it), so the LIMIT starts at ``want``; when firms found in several
+    places left it short, it is raised in proportion to the repeats seen and the query runs again.
+    (A server-side cursor would stop without running twice, but PostgreSQL runs cursors without
+    parallel workers, which cost more than the second run.)"""
+    limit = want
+    while True:
+        rows = s.exec(union_all(*arms).limit(limit)).all()
+        ids = list(dict.fromkeys(r[0] for r in rows))
+        if len(rows) < limit:
+            return ids, True
+        if len(ids) >= want:
+            return ids[:want], False
+        limit = max(2 * limit, math.ceil(limit * want / max(len(ids), 1) * 1.25))
+
+
+def _estimated(s, arms: list, published: int) -> int:
+    """How many published organisations hold a word too common to count: PostgreSQL's own
+    estimate of the arms' rows (it keeps statistics of the indexed bigram expressions, within a
+    few per cent of the truth at 400,000 firms), at most ``published``; other engines count."""
+    if s.get_bind().dialect.name != "postgresql":
+        return s.exec(select(func.count()).select_from(union(*arms).subquery())).one()
+    conn = s.connection()
+    compiled = union_all(*arms).compile(conn, compile_kwargs={"render_postcompile": True})
+    plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return min(published, int(plan[0]["Plan"]["Plan Rows"]))
+
+
+def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list, published: int) -> _Matches:
     """Published organisations holding every word (any of its variants) and meeting the filters,
-    with each word's document frequency over all published organisations, in one statement: each
-    word's set is computed once (a CTE) and serves both its count and the intersection."""
+    and each word's document frequency over all published organisations.
+
+    Each word is first looked up alone, up to the cap (index scans under a LIMIT: exact for a
+    word held by at most MAX_RANKED firms). The rarest word then drives: its index scans, with
+    the other words and the filters checked on each organisation they find, under the same
+    LIMIT — so the cost follows the rarest word, never the most common one."""
     dialect = s.get_bind().dialect.name
-
-    def holding(where: list, name: str) -> list:
-        return [union(*(arm for w in variants for arm in _arms(w, dialect, where, ORG_TEXT_COLUMNS, True,
-                                                                 (Organization.id,)))).cte(f"{name}{i}")
-                for i, variants in enumerate(words)]
-
-    sets = holding(live, "word")
-    # With filters, the matches come from sets filtered inside each index scan (a filter applied
-    # to the intersection afterwards fetched every candidate row again).
-    narrowed = holding([*live, *filters], "narrowed") if filters else sets
-    both = intersect(*(select(c.c.id) for c in narrowed)) if len(narrowed) > 1 else select(narrowed[0].c.id)
-    matched = both.subquery()
-    dfs = [select(func.count()).select_from(c).scalar_subquery() for c in sets]
-    rows = s.exec(select(matched.c.id, func.count().over(), *dfs).order_by(matched.c.id).limit(MAX_RANKED)).all()
-    if not rows:
-        return _Matches(ids=[], total=0, df={})
-    return _Matches(ids=[r[0] for r in rows], total=rows[0][1], df=dict(zip(words, rows[0][2:], strict=True)))
+    alone = [_first(s, _word_arms(v, dialect, live), MAX_RANKED + 1) for v in words]
+    df = {v: len(ids) if complete else _estimated(s, _word_arms(v, dialect, live), published)
+          for v, (ids, complete) in zip(words, alone, strict=True)}
+    lead = min(range(len(words)), key=lambda i: (not alone[i][1], df[words[i]], i))
+    if len(words) == 1 and not filters:
+        ids, complete = alone[0]
+    else:
+        where = [*live, *filters, *(_holds(v) for i, v in enumerate(words) if i != lead)]
+        ids, complete = _first(s, _word_arms(words[lead], dialect, where), MAX_RANKED + 1)
+    return _Matches(ids=ids[:MAX_RANKED], total=len(ids) if complete else MAX_RANKED, more=not complete, df=df)
 
 
 BM25_K1, BM25_B = 1.2, 0.75
 
 
-def _bm25_order(s, rows: list[Organization], words: list[tuple[str, ...]], df: dict[tuple[str, ...], int],
-                published: int) -> list[Organization]:
-    """The matched organisations by BM25 over the same fields the filter reads (term frequency as
-    occurrences in name, processes, equipment, certifications and documents; document frequency
-    over ``published`` organisations), ties by name."""
+def _bm25_order(s, ids: list[int], words: list[tuple[str, ...]], df: dict[tuple[str, ...], int],
+                published: int) -> list[int]:
+    """The matched organisations by BM25 over the places the match reads (term frequency as
+    occurrences in name, processes, equipment, certifications and the prose documents — the
+    processes and equipment documents repeat those columns and are not counted twice; document
+    frequency over ``published`` organisations), ties by name. Read as plain columns: building
+    a thousand ORM objects to rank them cost more than ranking them."""
     n = max(1, published)
-    ids = [o.id for o in rows]
     docs: dict[int, list[str]] = {}
     for owner, body in s.exec(select(Document.owner_id, Document.text).where(
-            Document.owner_type == "organization", Document.owner_id.in_(ids or [-1]))):
+            Document.owner_id.in_(ids or [-1]), PROSE_DOCUMENTS)):
         docs.setdefault(owner, []).append(body)
-    texts = {o.id: "\n".join([o.name or "", o.processes or "", o.equipment or "", o.certifications or "",
-                              *docs.get(o.id, [])]) for o in rows}
+    rows = s.exec(select(Organization.id, Organization.name, Organization.processes, Organization.equipment,
+                         Organization.certifications).where(Organization.id.in_(ids or [-1]))).all()
+    names = {r[0]: r[1] or "" for r in rows}
+    texts = {r[0]: "\n".join([*(x or "" for x in r[1:]), *docs.get(r[0], [])]) for r in rows}
     avg = sum(len(x) for x in texts.values()) / max(1, len(texts))
 
-    def score(o: Organization) -> float:
-        text, total = texts[o.id], 0.0
+    def score(i: int) -> float:
+        text, total = texts[i], 0.0
         for v in words:
             tf = max(text.count(w) for w in v)
             idf = math.log(1 + (n - df[v] + 0.5) / (df[v] + 0.5))
             total += idf * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * len(text) / max(avg, 1)))
         return total
 
-    return sorted(rows, key=lambda o: (-score(o), o.name or "", o.id))
+    return sorted(texts, key=lambda i: (-score(i), names[i], i))
 
 
 def directory_search(engine: Engine, q: str = "", city: str = "", process: str = "", cert: str = "",
@@ -318,8 +373,8 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
     equipment, certifications or profile text; words and stored text are normalised alike
     (NFKC, 表記ゆれ, hiragana read as katakana too), so 全角/半角 and variant spellings match.
     With words, results are ranked by BM25 over those fields (then name), at most ``MAX_RANKED``
-    of them (the first by id: a query matching more is narrowed with another word or a filter);
-    without words, by name.
+    of them (the first the database finds: a query matching more says 「1,000 件以上」 and is
+    narrowed with another word or a filter); without words, by name.
     ``industry`` is a JSIC code prefix (middle ``24``, minor ``245``, detail ``2452``) matched
     against the organisations' declared and inferred industry codes."""
     words = [_kana_variants(w) for w in normalize(q or "").split() if w][:10]
@@ -342,13 +397,15 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
             filters.append(Organization.employees >= low)
             if high is not None:
                 filters.append(Organization.employees <= high)
+        more = False
         if words:
-            found = _match_words(s, words, live, filters)
-            total = found.total
+            found = _match_words(s, words, live, filters, published.count)
+            total, more = found.total, found.more
             pages = max(1, -(-min(total, MAX_RANKED) // PAGE_SIZE))
             page = min(max(1, page), pages)
-            candidates = list(s.exec(select(Organization).where(Organization.id.in_(found.ids or [-1]))))
-            rows = _bm25_order(s, candidates, words, found.df, published.count)[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+            shown = _bm25_order(s, found.ids, words, found.df, published.count)[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+            by_id = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(shown or [-1])))}
+            rows = [by_id[i] for i in shown]
         else:
             stmt = select(Organization).where(*live, *filters)
             total = s.exec(select(func.count()).select_from(stmt.subquery())).one()
@@ -362,7 +419,7 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
         codes: dict[int, list[IndustryCode]] = {}
         for c in s.exec(select(IndustryCode).where(IndustryCode.org_id.in_(ids))):
             codes.setdefault(c.org_id, []).append(c)
-    return DirectoryPage(total=total, page=page, pages=pages,
+    return DirectoryPage(total=total, more=more, page=page, pages=pages,
                          items=[public_org(o, profiles.get(o.id), codes.get(o.id, [])) for o in rows],
                          facets=published.facets)
 

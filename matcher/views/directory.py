@@ -87,6 +87,7 @@ class FacetsOut(_Read):
 
 class DirectoryPageOut(_Read):
     total: int
+    more: bool  # more match than ``total`` (「1,000 件以上」): add a word or a filter to narrow
     page: int
     pages: int
     items: list[PublicOrgOut]

@@ -37,3 +37,21 @@ def test_every_word_must_occur_somewhere_in_the_organisation(engine, tmp_path):
     assert directory_search(engine, q="溶接 チタン").total == 0
     assert {o.external_id for o in directory_search(engine, q="溶接 板金 日野市").items} == set()  # city is a filter
     assert [o.external_id for o in directory_search(engine, q="溶接 板金", city="八王子市").items] == ["W2"]
+
+
+def test_a_word_too_common_to_count_says_so_and_another_word_narrows_it(engine, tmp_path, monkeypatch):
+    """Above the ranking cap the count is 「N 件以上」 and the ranked set is the first N found; a
+    rarer second word then drives the match and the count is exact again."""
+    from matcher.services import directory
+
+    _store(engine, tmp_path)
+    (tmp_path / "more.csv").write_text("企業ID,企業名,種別,所在地,加工・技術,公開\n" + "".join(
+        f"F{i},フィラー{i}工業（架空）,企業,町田市,溶接,はい\n" for i in range(30)), encoding="utf-8")
+    assert not import_file(engine, tmp_path / "more.csv", "organizations").rejected
+    monkeypatch.setattr(directory, "MAX_RANKED", 2)
+    common = directory_search(engine, q="溶接")  # 33 published firms hold it
+    assert common.more and common.total == 2 and len(common.items) == 2 and common.pages == 1
+    narrowed = directory_search(engine, q="溶接 歪み")  # 歪み is W1's alone: it drives, the count is exact
+    assert not narrowed.more and narrowed.total == 1 and [o.external_id for o in narrowed.items] == ["W1"]
+    assert not directory_search(engine, q="歪み").more
+    assert directory_search(engine, q="溶接 チタン").total == 0
