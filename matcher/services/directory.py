@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from sqlalchemy import Engine, exists, func, or_, text, union, union_all
+from sqlalchemy import Engine, exists, func, intersect, or_, text, union, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
@@ -304,9 +304,7 @@ def _first(s, arms: list, want: int) -> tuple[list[int], bool]:
 def _estimated(s, arms: list, published: int) -> int:
     """How many published organisations hold a word too common to count: PostgreSQL's own
     estimate of the arms' rows (it keeps statistics of the indexed bigram expressions, within a
-    few per cent of the truth at 400,000 firms), at most ``published``; other engines count."""
-    if s.get_bind().dialect.name != "postgresql":
-        return s.exec(select(func.count()).select_from(union(*arms).subquery())).one()
+    few per cent of the truth at 400,000 firms), at most ``published``."""
     conn = s.connection()
     compiled = union_all(*arms).compile(conn, compile_kwargs={"render_postcompile": True})
     plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled.string}", compiled.params).scalar_one()
@@ -323,6 +321,8 @@ def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list, pub
     the other words and the filters checked on each organisation they find, under the same
     LIMIT — so the cost follows the rarest word, never the most common one."""
     dialect = s.get_bind().dialect.name
+    if dialect != "postgresql":
+        return _match_in_one_pass(s, words, live, filters)
     alone = [_first(s, _word_arms(v, dialect, live), MAX_RANKED + 1) for v in words]
     df = {v: len(ids) if complete else _estimated(s, _word_arms(v, dialect, live), published)
           for v, (ids, complete) in zip(words, alone, strict=True)}
@@ -333,6 +333,26 @@ def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list, pub
         where = [*live, *filters, *(_holds(v) for i, v in enumerate(words) if i != lead)]
         ids, complete = _first(s, _word_arms(words[lead], dialect, where), MAX_RANKED + 1)
     return _Matches(ids=ids[:MAX_RANKED], total=len(ids) if complete else MAX_RANKED, more=not complete, df=df)
+
+
+def _match_in_one_pass(s, words: list[tuple[str, ...]], live: list, filters: list) -> _Matches:
+    """Without bigram indexes (SQLite) every lookup is a scan of the table, so the cheapest plan
+    is the opposite of PostgreSQL's: one statement in which each word's set is computed once (a
+    CTE) and serves both its exact count and the intersection."""
+    dialect = s.get_bind().dialect.name
+
+    def holding(where: list, name: str) -> list:
+        return [union(*_word_arms(variants, dialect, where)).cte(f"{name}{i}") for i, variants in enumerate(words)]
+
+    sets = holding(live, "word")
+    narrowed = holding([*live, *filters], "narrowed") if filters else sets
+    both = intersect(*(select(c.c.id) for c in narrowed)) if len(narrowed) > 1 else select(narrowed[0].c.id)
+    matched = both.subquery()
+    dfs = [select(func.count()).select_from(c).scalar_subquery() for c in sets]
+    rows = s.exec(select(matched.c.id, func.count().over(), *dfs).order_by(matched.c.id).limit(MAX_RANKED)).all()
+    if not rows:
+        return _Matches(ids=[], total=0, more=False, df={})
+    return _Matches(ids=[r[0] for r in rows], total=rows[0][1], more=False, df=dict(zip(words, rows[0][2:], strict=True)))
 
 
 BM25_K1, BM25_B = 1.2, 0.75
@@ -373,8 +393,8 @@ def directory_search(engine: Engine, q: str = "", city: str = "", process: str =
     equipment, certifications or profile text; words and stored text are normalised alike
     (NFKC, 表記ゆれ, hiragana read as katakana too), so 全角/半角 and variant spellings match.
     With words, results are ranked by BM25 over those fields (then name), at most ``MAX_RANKED``
-    of them (the first the database finds: a query matching more says 「1,000 件以上」 and is
-    narrowed with another word or a filter); without words, by name.
+    of them (the first the database finds: on PostgreSQL a query matching more says 「1,000 件以上」
+    and is narrowed with another word or a filter; SQLite counts exactly); without words, by name.
     ``industry`` is a JSIC code prefix (middle ``24``, minor ``245``, detail ``2452``) matched
     against the organisations' declared and inferred industry codes."""
     words = [_kana_variants(w) for w in normalize(q or "").split() if w][:10]
