@@ -83,13 +83,12 @@ def person_item(sug: Suggestion, need: Need | None, requester: Organization | No
                       answer=answer)
 
 
-def person_answers(engine: Engine, suggestion_ids: set[int] | None = None) -> dict[tuple[int, int], str]:
+def person_answers(engine: Engine, person_id: int) -> dict[tuple[int, int], str]:
     """(need, person) → the person's latest answer on the pair, from any run's suggestion."""
+    from matcher.services.proposals import answers_of
+
     with session_scope(engine) as s:
-        stmt = select(Decision, Suggestion).where(Decision.suggestion_id == Suggestion.id,
-                                                  Decision.kind == "person_reply")
-        rows = s.exec(stmt.order_by(Decision.decided_at, Decision.id)).all()
-    return {(sug.query_id, sug.candidate_id): d.verdict for d, sug in rows}
+        return answers_of(s, {person_id})
 
 
 def pending(engine: Engine) -> list[tuple[Suggestion, Person, Need, Organization | None]]:
@@ -165,7 +164,7 @@ def record_person_reply(engine: Engine, suggestion_id: int, person_id: int, answ
         sug = s.get(Suggestion, suggestion_id)
         if sug is None or sug.candidate_type != "person" or sug.candidate_id != person_id:
             raise ValueError(suggestion_id)
-    before = person_answers(engine).get((sug.query_id, sug.candidate_id))
+    before = person_answers(engine, person_id).get((sug.query_id, sug.candidate_id))
     if before == answer:
         return "same"
     with session_scope(engine) as s:

@@ -111,7 +111,7 @@ def _follow_person_link(engine: Engine, link: MailLink, confirm: bool, now: date
     answer = LINK_ANSWER.get(action)
     if answer is None or sug is None:
         return LinkResult(**base, status="invalid")
-    item = person_item(sug, need, requester, person_answers(engine).get((sug.query_id, sug.candidate_id)))
+    item = person_item(sug, need, requester, person_answers(engine, person_id).get((sug.query_id, sug.candidate_id)))
     if item is None or person.unsubscribed_at is not None:
         return LinkResult(**base, status="unavailable")
     if link.used_at is not None:

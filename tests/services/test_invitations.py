@@ -72,7 +72,7 @@ def test_the_person_hears_first_and_the_company_only_after_they_agree(desk):
     token = _token(text, "引き受ける")
     asked = follow_link(ctx.engine, token)  # a GET (or a mail scanner) records nothing
     assert asked.status == "confirm" and asked.item.headline == f"案件「{need.title}」"
-    assert person_answers(ctx.engine) == {}
+    assert person_answers(ctx.engine, person.id) == {}
     assert follow_link(ctx.engine, token, confirm=True).status == "recorded"
     assert follow_link(ctx.engine, token, confirm=True).status == "used"
 
@@ -92,7 +92,7 @@ def test_a_person_who_declines_stays_unknown_to_the_company(desk):
     [text] = _mail_to(handler, person.email)
     token = _token(text, "辞退する")
     assert follow_link(ctx.engine, token, confirm=True).status == "recorded"
-    assert person_answers(ctx.engine) == {(need.id, person.id): "declined"}
+    assert person_answers(ctx.engine, person.id) == {(need.id, person.id): "declined"}
     assert not _advisors(ctx, requester.id)
 
 
