@@ -22,7 +22,7 @@ from sqlmodel import select
 from matcher.exchange.catalog import load_organization
 from matcher.labels import KIND_JA, NEED_STATUS_JA
 from matcher.store.db import session_scope, store_versions
-from matcher.store.substring import containing, contains
+from matcher.store.substring import among, containing, contains
 from matcher.store.tables import Document, IndustryCode, Need, Organization, split_list
 from matcher.text import id_key, normalize
 from matcher.text.taxonomy import jsic_name
@@ -88,6 +88,7 @@ class NeedRecord:
 class Page(Generic[T]):
     total: int
     items: list[T]
+    more: bool = False  # more than ``total`` match (「1,000 件以上」): counting them is not worth a visit to each
 
 
 def _industries(rows: list[IndustryCode]) -> list[Industry]:
@@ -117,7 +118,10 @@ def search_organizations(engine: Engine, q: str = "", published_only: bool = Fal
     if only_id is not None:
         live.append(Organization.id == only_id)
     with session_scope(engine) as s:
-        if q:
+        more = False
+        if q and s.get_bind().dialect.name == "postgresql":
+            rows, total, more = _org_page_capped(s, q, live, offset, limit)
+        elif q:
             columns = (*ORG_TEXT_COLUMNS, Organization.city)
             key = (Organization.id, Organization.external_id)
             matched = union(*_arms(q, s.get_bind().dialect.name, live, columns, False, key)).subquery()
@@ -131,7 +135,27 @@ def search_organizations(engine: Engine, q: str = "", published_only: bool = Fal
         profiles = {d.owner_id: d.text for d in s.exec(select(Document).where(
             Document.owner_type == "organization", Document.kind == "profile",
             Document.owner_id.in_([o.id for o in rows])))}
-    return Page(total=total, items=[org_record(o, profiles.get(o.id)) for o in rows])
+    return Page(total=total, items=[org_record(o, profiles.get(o.id)) for o in rows], more=more)
+
+
+MAX_COUNTED = 1_000  # matches of the staff list counted exactly; above, 「1,000 件以上」
+
+
+def _org_page_capped(s, q: str, live: list, offset: int, limit: int) -> tuple[list[Organization], int, bool]:
+    """The staff list's page on PostgreSQL. A word held by at most ``MAX_COUNTED`` organisations
+    is found by index scans, counted exactly and sorted. A commoner one is not counted (that
+    meant a visit to each of up to 400,000 rows): its page is read walking the external-id index
+    and checking the word on each row, which for a common word stops after a few thousand."""
+    columns = (*ORG_TEXT_COLUMNS, Organization.city)
+    by_id = (Organization.external_id, Organization.id)
+    found, complete = _first(s, _arms(q, "postgresql", live, columns, False, (Organization.id,)), MAX_COUNTED + 1)
+    if complete:
+        rows = s.exec(select(Organization).where(among(Organization.id, found or [-1], "postgresql"))
+                      .order_by(*by_id).offset(offset).limit(limit)).all()
+        return list(rows), len(found), False
+    holds = or_(Organization.external_id == q, *(c.contains(q, autoescape=True) for c in columns))
+    rows = s.exec(select(Organization).where(*live, holds).order_by(*by_id).offset(offset).limit(limit)).all()
+    return list(rows), MAX_COUNTED, True
 
 
 def organization_id(engine: Engine, external_id: str) -> int | None:
@@ -268,9 +292,25 @@ def _word_arms(variants: tuple[str, ...], dialect: str, where: list) -> list:
     return [arm for w in variants for arm in _arms(w, dialect, where, ORG_TEXT_COLUMNS, True, (Organization.id,))]
 
 
+def _together_arms(words: list[tuple[str, ...]], dialect: str, where: list) -> list:
+    """``SELECT id`` of the organisations meeting ``where`` that hold every word in one and the
+    same place (a column, or one prose document), one per place: on PostgreSQL each is a single
+    index scan over all the words' bigrams, so common words that often occur together (two
+    process tags) reach the cap without a visit to each row holding only one of them."""
+    def all_in(column) -> list:
+        return [or_(*(contains(column, w, dialect) for w in v)) for v in words]
+
+    arms = [select(Organization.id).where(*where, *all_in(column)) for column in ORG_TEXT_COLUMNS]
+    arms.append(select(Organization.id).join(Document, Document.owner_id == Organization.id).where(
+        *where, PROSE_DOCUMENTS, *all_in(Document.text)))
+    return arms
+
+
 def _holds(variants: tuple[str, ...]) -> ColumnElement[bool]:
     """The statement's organisation row holds the word in one of the places ``_arms`` reads:
-    checked row by row (plain LIKE), for the organisations another word's index scan found."""
+    checked on the organisations another word's index scan found. The documents' test keeps the
+    bigram condition, so PostgreSQL may instead hash the documents holding the word (one index
+    scan) when that costs less than a lookup per organisation; it tests the LIKE first either way."""
     doc = aliased(Document)  # the arm reading documents has its own in FROM
     places = []
     for w in variants:
@@ -278,7 +318,7 @@ def _holds(variants: tuple[str, ...]) -> ColumnElement[bool]:
         places += [column.contains(w, autoescape=True) for column in ORG_TEXT_COLUMNS]
         places.append(exists(select(doc.id).where(
             doc.owner_id == Organization.id, doc.owner_type == "organization",
-            doc.kind != "processes", doc.kind != "equipment", doc.text.contains(w, autoescape=True))).correlate(Organization))
+            doc.kind.not_in(("processes", "equipment")), contains(doc.text, w, "postgresql"))).correlate(Organization))
     return or_(*places)
 
 
@@ -288,9 +328,11 @@ def _first(s, arms: list, want: int) -> tuple[list[int], bool]:
     held by 100,000 firms costs as much as one held by a few thousand. Every row found costs (the
     other words are checked on it), so the LIMIT starts at ``want``; when firms found in several
     places left it short, it is raised in proportion to the repeats seen and the query runs again.
-    (A server-side cursor would stop without running twice, but PostgreSQL runs cursors without
-    parallel workers, which cost more than the second run.)"""
-    limit = want
+    Repeats are rare (two in a thousand rows at 400,000 firms), so the first LIMIT has 2 % more
+    than ``want``: without it nearly every common word ran twice. (A server-side cursor would
+    stop without running twice, but PostgreSQL runs cursors without parallel workers, which cost
+    more than the second run.)"""
+    limit = want + math.ceil(want / 50)
     while True:
         rows = s.exec(union_all(*arms).limit(limit)).all()
         ids = list(dict.fromkeys(r[0] for r in rows))
@@ -317,15 +359,22 @@ def _match_words(s, words: list[tuple[str, ...]], live: list, filters: list, pub
     and each word's document frequency over all published organisations.
 
     Each word is first looked up alone, up to the cap (index scans under a LIMIT: exact for a
-    word held by at most MAX_RANKED firms). The rarest word then drives: its index scans, with
-    the other words and the filters checked on each organisation they find, under the same
-    LIMIT — so the cost follows the rarest word, never the most common one."""
+    word held by at most MAX_RANKED firms). When every word is that common, the firms holding
+    them all in one place (two process tags, one profile) are read first, each place one index
+    scan over all the words' bigrams; if they pass the cap, those are the ranked set. Otherwise
+    the rarest word drives: its index scans, with the other words and the filters checked on
+    each organisation they find, under the same LIMIT — so the cost follows the rarest word,
+    never the most common one."""
     dialect = s.get_bind().dialect.name
     if dialect != "postgresql":
         return _match_in_one_pass(s, words, live, filters)
     alone = [_first(s, _word_arms(v, dialect, live), MAX_RANKED + 1) for v in words]
     df = {v: len(ids) if complete else _estimated(s, _word_arms(v, dialect, live), published)
           for v, (ids, complete) in zip(words, alone, strict=True)}
+    if len(words) > 1 and not any(complete for _, complete in alone):
+        ids, complete = _first(s, _together_arms(words, dialect, [*live, *filters]), MAX_RANKED + 1)
+        if not complete:
+            return _Matches(ids=ids[:MAX_RANKED], total=MAX_RANKED, more=True, df=df)
     lead = min(range(len(words)), key=lambda i: (not alone[i][1], df[words[i]], i))
     if len(words) == 1 and not filters:
         ids, complete = alone[0]
@@ -366,12 +415,13 @@ def _bm25_order(s, ids: list[int], words: list[tuple[str, ...]], df: dict[tuple[
     frequency over ``published`` organisations), ties by name. Read as plain columns: building
     a thousand ORM objects to rank them cost more than ranking them."""
     n = max(1, published)
+    dialect = s.get_bind().dialect.name
     docs: dict[int, list[str]] = {}
     for owner, body in s.exec(select(Document.owner_id, Document.text).where(
-            Document.owner_id.in_(ids or [-1]), PROSE_DOCUMENTS)):
+            among(Document.owner_id, ids or [-1], dialect), PROSE_DOCUMENTS)):
         docs.setdefault(owner, []).append(body)
     rows = s.exec(select(Organization.id, Organization.name, Organization.processes, Organization.equipment,
-                         Organization.certifications).where(Organization.id.in_(ids or [-1]))).all()
+                         Organization.certifications).where(among(Organization.id, ids or [-1], dialect))).all()
     names = {r[0]: r[1] or "" for r in rows}
     texts = {r[0]: "\n".join([*(x or "" for x in r[1:]), *docs.get(r[0], [])]) for r in rows}
     avg = sum(len(x) for x in texts.values()) / max(1, len(texts))

@@ -7,7 +7,7 @@ index found instead of scanning the table. A one-character word has no bigram an
 
 from __future__ import annotations
 
-from sqlalchemy import Select, Text, and_, func, literal, select
+from sqlalchemy import Integer, Select, Text, and_, any_, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,3 +30,12 @@ def containing(key: tuple, columns, word: str, dialect: str, where: tuple = ()) 
     each is an index scan on PostgreSQL, where an OR over the columns rechecks every bigram set
     it touches."""
     return [select(*key).where(*where, contains(column, word, dialect)) for column in columns]
+
+
+def among(column, ids: list[int], dialect: str) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL as one array parameter, since the thousand ids a ranked
+    directory page reads cost more to render and parse as a thousand parameters than the
+    query takes to run."""
+    if dialect != "postgresql":
+        return column.in_(ids)
+    return column == any_(literal(ids, ARRAY(Integer)))

@@ -39,6 +39,7 @@ class OrgRecordOut(_Read):
 
 class OrgListOut(_Read):
     total: int
+    more: bool = False  # more than ``total`` match: the word is too common to count (「1,000 件以上」)
     items: list[OrgRecordOut]
 
 
