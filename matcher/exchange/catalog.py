@@ -226,13 +226,23 @@ def _org_id_map(session: Session) -> dict[str, int]:
 
 
 # -- the import job ------------------------------------------------------------------------------
+def _context(session: Session, kind: Kind) -> dict[str, set[str]]:
+    """What row validation checks against the store: the organisations a need or seed may name,
+    the erased people a roster may no longer register."""
+    if kind in ("needs", "seeds"):
+        return {"known_orgs": set(_org_id_map(session))}
+    if kind == "people":
+        return {"erased_people": set(session.exec(select(Person.erased_key).where(Person.erased_key.is_not(None))))}
+    return {}
+
+
 def import_file(engine: Engine, path: Path, kind: Kind, strict: bool = False, sheet: str | None = None,
                 reports_dir: Path | None = None, actor: str | None = None,
                 defaults: dict[str, Any] | None = None, name: str | None = None) -> ImportReport:
     """Organisations, needs, research seeds or people through the one import pipeline (all-or-nothing with
     ``strict``). ``name`` is what reports and the store call the file (an upload's own name)."""
     with session_scope(engine) as session:
-        context = {"known_orgs": set(_org_id_map(session))} if kind in ("needs", "seeds") else {}
+        context = _context(session, kind)
 
     def store(session: Session, records: list[Record], report: ImportReport) -> None:
         report.inserted, report.updated, report.unchanged = store_records(session, records, kind, report.file)
@@ -246,8 +256,7 @@ def upsert_one(engine: Engine, kind: Kind, values: dict[str, Any], source: str =
     """Validate and store a single record given as canonical field → value (the JSON API's path,
     through the same row model as files). Returns (status, errors); nothing is stored on errors."""
     with session_scope(engine) as session:
-        known = set(_org_id_map(session)) if kind in ("needs", "seeds") else set()
-    context = {"known_orgs": known} if kind in ("needs", "seeds") else {}
+        context = _context(session, kind)
     record, errors = RowValidator(source, kind, context).validate(RawRow(1, dict(values), dict(values)))
     if errors or record is None:
         return "rejected", errors

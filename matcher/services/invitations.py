@@ -35,6 +35,7 @@ from matcher.store.tables import (
     Organization,
     Person,
     Suggestion,
+    erased_person_key,
     split_list,
     utcnow,
 )
@@ -199,8 +200,9 @@ def erase_person(engine: Engine, person_id: int, actor: str) -> bool:
     person's searchable document, invitations and links go; their suggestions keep only what
     counts (type, scores, features, decisions — no reason, background or score breakdown), so
     the KPI still counts advisors matched and hours assigned. The next index sync tombstones the
-    document and compaction drops it; until then nothing loads it for matching. Returns whether
-    there was such a person to erase."""
+    document and compaction drops it; until then nothing loads it for matching. The old 人材ID is
+    kept only as a hash, so the office's roster file, re-imported, refuses that row instead of
+    registering the person again. Returns whether there was such a person to erase."""
     now = utcnow()
     with session_scope(engine) as s:
         person = s.get(Person, person_id)
@@ -211,7 +213,8 @@ def erase_person(engine: Engine, person_id: int, actor: str) -> bool:
         s.exec(delete(Document).where(Document.owner_type == "person", Document.owner_id == person_id))
         s.exec(update(Suggestion).where(Suggestion.candidate_type == "person", Suggestion.candidate_id == person_id)
                .values(explanation="", detail=None, drivers=None))
-        for column, value in {"external_id": f"erased:{person_id}", "name": ERASED_NAME, "category": "other",
+        for column, value in {"external_id": f"erased:{person_id}", "erased_key": erased_person_key(person.external_id),
+                              "name": ERASED_NAME, "category": "other",
                               "background": "", "specialities": "", "intro": "", "hours_per_month": None,
                               "contact_mode": "both", "city": None, "languages": "", "email": None,
                               "affiliation": None, "conflicts": "", "consent": False, "publish": False,

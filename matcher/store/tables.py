@@ -11,6 +11,7 @@ append-only by construction (nothing in the library updates or deletes them). ``
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -18,10 +19,17 @@ from sqlalchemy import JSON, Column, Index, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from matcher.dates import utcnow
+from matcher.text import id_key
 
 
 def join_list(items) -> str:
     return ";".join(items)
+
+
+def erased_person_key(external_id: str) -> str:
+    """What an erased person's row keeps of their 人材ID: its SHA-256, so a roster file that still
+    lists them is refused rather than registering them again, while the row names no one."""
+    return hashlib.sha256(f"person:{id_key(external_id)}".encode()).hexdigest()
 
 
 def split_list(text: str | None) -> list[str]:
@@ -157,6 +165,7 @@ class Person(SQLModel, table=True):
     consent: bool = False  # 本人同意: may be suggested at all
     unsubscribed_at: datetime | None = None  # 配信停止 from a mail: no more proposals, not suggested
     erased_at: datetime | None = None  # 登録削除: every personal field blanked, the anonymous row kept
+    erased_key: str | None = Field(default=None, index=True, max_length=64)  # erased_person_key of the old 人材ID
     publish: bool = False  # 公開: may appear outside the office (after the person agrees to a proposal)
     fictional: bool = False
     record_hash: str = Field(default="", max_length=64)

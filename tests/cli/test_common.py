@@ -7,7 +7,7 @@ from tests.support import one_json, run
 
 def test_db_upgrade_on_a_fresh_data_dir(tmp_path):
     out = one_json(run(["db", "upgrade", "--json"], tmp_path / "d"))
-    assert out["revision"] == "0012"
+    assert out["revision"] == "0013"
     assert (tmp_path / "d" / "matcher.sqlite").exists()
 
 

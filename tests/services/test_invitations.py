@@ -9,6 +9,7 @@ import re
 import pytest
 from sqlmodel import select
 
+from matcher.exchange.catalog import import_file
 from matcher.services import digests
 from matcher.services import shortlists as sl
 from matcher.services.context import load_context
@@ -18,7 +19,7 @@ from matcher.services.mail_links import follow_link
 from matcher.services.proposals import company_items, proposals_for
 from matcher.store.db import session_scope
 from matcher.store.tables import Document, EmailMessage, MailLink, Need, Organization, Person, Suggestion
-from tests.support import NOON
+from tests.support import CORPORA, NOON
 
 
 @pytest.fixture()
@@ -136,3 +137,14 @@ def test_a_person_withdraws_then_erases_their_registration(desk):
     assert all(person.name not in str(g.features) for g in sugs)
     # The erased person's links say so; nothing can be recorded for them any more.
     assert follow_link(ctx.engine, _token(text, "引き受ける"), confirm=True).status == "invalid"
+    # The office's roster still lists them: importing it again refuses that row, names it, keeps the rest.
+    roster = CORPORA / "demo" / "people.csv"
+    report = import_file(ctx.engine, roster, "people")
+    [error] = report.errors
+    assert (error.file, error.field) == (str(roster), "external_id") and "登録削除済み" in error.message_ja
+    lines = roster.read_text(encoding="utf-8").splitlines()
+    assert person.external_id in error.message_ja and lines[error.row - 1].startswith(f"{person.external_id},")
+    assert report.unchanged == len(lines) - 2  # the header and the erased row
+    with session_scope(ctx.engine) as s:
+        assert s.exec(select(Person).where(Person.external_id == person.external_id)).first() is None
+        assert s.get(Person, person.id).name == ERASED_NAME

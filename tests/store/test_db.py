@@ -34,7 +34,7 @@ def test_upgrade_creates_every_table_and_is_idempotent(engine):
     assert {"organization", "document", "capability", "need", "researchseed", "suggestion", "decision",
             "constraint", "modelversion", "forumevent", "participant", "seatassignment", "emailmessage",
             "forummeeting", "digestitem", "maillink", "outcome", "user", "auditlog", "storeversion", "authsession", "job", "storedvector", "alembic_version"} <= names
-    assert upgrade(engine) == current_revision(engine) == "0012"
+    assert upgrade(engine) == current_revision(engine) == "0013"
 
 
 def test_decisions_are_appended_never_overwritten(engine):
@@ -73,7 +73,7 @@ def test_migration_to_json_columns_keeps_stored_values(bare_engine):
                           "trained_at) VALUES ('v1', 'blended', '/x', '{\"candidate\": {\"auc\": 0.9}}', "
                           "'[\"coverage\"]', 3, 'candidate', CURRENT_TIMESTAMP)"))
         conn.execute(text("INSERT INTO auditlog (at, action, detail) VALUES (CURRENT_TIMESTAMP, 'x', '')"))
-    assert upgrade(bare_engine) == "0012"  # through 0002 (JSON columns) to head
+    assert upgrade(bare_engine) == "0013"  # through 0002 (JSON columns) to head
     with session_scope(bare_engine) as s:
         assert s.exec(select(Suggestion)).one().features == {"coverage": 0.5}
         mv = s.exec(select(ModelVersion)).one()

@@ -18,6 +18,7 @@ from matcher.exchange.spec.base import (
     row_error,
     split_items,
 )
+from matcher.store.tables import erased_person_key
 from matcher.text import normalize
 
 PERSON_CATEGORY = {
@@ -81,6 +82,16 @@ class PersonRow(RowModel):
         spec = cls.field_spec(info.field_name)
         out = clean(_scalar(spec.name, spec.label, v))
         return out if out or spec.required else None
+
+    @field_validator("external_id")
+    @classmethod
+    def _not_erased(cls, v: str, info: ValidationInfo) -> str:
+        erased = (info.context or {}).get("erased_people")
+        if erased and erased_person_key(v) in erased:
+            raise row_error("external_id", f"人材ID「{v}」の方は登録削除済みです。名簿から外してください"
+                            "（再登録は本人の新たな同意を得て、新しい人材IDで行います）",
+                            f"person {v!r} erased their registration; remove them from the roster")
+        return v
 
     @field_validator("category", mode="before")
     @classmethod
