@@ -61,7 +61,8 @@ def _nodes(node):
 
 
 @pytest.mark.parametrize("bare_engine", ["postgresql"], indirect=True)
-def test_desk_searches_use_the_bigram_indexes_and_scan_no_table(engine, tmp_path):
+def test_desk_searches_use_the_bigram_indexes_and_scan_no_table(engine, tmp_path, monkeypatch):
+    from matcher.services import directory
     import_file(engine, FIXTURES / "orgs_small.csv", "organizations")
     filler = tmp_path / "filler.csv"  # enough rows that a plan is the one a live store gets
     filler.write_text("企業ID,企業名,加工・技術,主要設備,技術紹介\n" + "".join(
@@ -77,7 +78,15 @@ def test_desk_searches_use_the_bigram_indexes_and_scan_no_table(engine, tmp_path
         "needs": (lambda: search_needs(engine, "切削"), {"ix_need_title_bigrams", "ix_need_text_bigrams"}),
         "directory": (lambda: directory_search(engine, "切削 ステンレス", process="旋盤"),
                       {"ix_document_prose_bigrams", "ix_organization_equipment_bigrams"}),
+        # above the caps: words found together in one place, a staff page read along the id index
+        "directory, two common words": (lambda: directory_search(engine, "塗装 組立"),
+                                        {"ix_organization_processes_bigrams", "ix_document_prose_bigrams"}),
+        "organisations, a common word": (lambda: search_organizations(engine, "塗装", offset=100),
+                                         {"ix_organization_processes_bigrams", "ix_organization_external_id"}),
     }
+    monkeypatch.setattr(directory, "MAX_RANKED", 50)
+    monkeypatch.setattr(directory, "MAX_COUNTED", 50)
+    assert directory_search(engine, "塗装 組立").more and search_organizations(engine, "塗装").more
     for name, (run, expected) in runs.items():
         plans = _plans(engine, run)
         assert plans, name
