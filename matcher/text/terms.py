@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +15,7 @@ _TERM_POS = {"名詞"}
 _TERM_STOP = {"加工", "製造", "部品", "対応", "会社", "当社", "製作", "可能", "実績", "技術", "こと", "依頼", "月"}
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=8192)
 def nouns(text: str) -> tuple[str, ...]:
     """Content nouns of a text, in order. Cached: a shortlist explains ten candidates against the
     same query, and the same candidate documents come back across shortlists."""
@@ -62,11 +63,27 @@ class TermStats:
         return self.n >= MIN_OWNERS and self.df.get(term, 0) / self.n > BOILERPLATE_SHARE
 
 
+_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
+
+
+def _nouns_where(text: str, words: list[str]) -> set[str]:
+    """The nouns of the sentences of ``text`` that contain one of ``words``. Only those sentences
+    are tokenised, each on its own (and cached: candidates' documents come back across
+    shortlists): tokenising every candidate's whole text was most of an explanation's cost."""
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(text):
+        if any(w in sentence for w in words):
+            out.update(nouns(sentence))
+    return out
+
+
 def shared_terms(query_text: str, cand_text: str, limit: int = 5, stats: TermStats | None = None) -> list[str]:
-    """Nouns that literally occur in both texts (surface forms, so they can be quoted); with the
-    candidate corpus's ``stats``, its template words are left out and the rarest come first."""
-    cand_set = set(nouns(cand_text))
-    terms = [t for t in dict.fromkeys(nouns(query_text)) if t in cand_set and t in query_text and t in cand_text]
+    """Nouns that literally occur in both texts, as nouns in both (surface forms, so they can be
+    quoted: 導体 in a query is not shared with 半導体); with the candidate corpus's ``stats``, its
+    template words are left out and the rarest come first."""
+    present = [t for t in dict.fromkeys(nouns(query_text)) if t in query_text and t in cand_text]
+    cand_set = _nouns_where(cand_text, present) if present else set()
+    terms = [t for t in present if t in cand_set]
     if stats is not None:
         terms = sorted((t for t in terms if not stats.boilerplate(t)), key=lambda t: -stats.idf(t))
     return terms[:limit]

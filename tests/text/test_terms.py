@@ -1,6 +1,6 @@
 """Words quoted to a reader: whole compounds, the rarest shared ones, never a corpus's template."""
 
-from matcher.text.terms import MIN_OWNERS, TermStats, compounds, missing_terms, shared_terms
+from matcher.text.terms import MIN_OWNERS, TermStats, compounds, missing_terms, nouns, shared_terms
 
 
 def test_compounds_are_whole_words_and_counts_are_not_words():
@@ -30,3 +30,12 @@ def test_a_small_corpus_has_no_template_to_leave_out():
 
 def test_missing_terms_are_the_querys_nouns_the_candidate_never_uses():
     assert missing_terms("チタンの切削とチタンの研削、検査", "ステンレスの切削") == ["チタン", "研削", "検査"]
+
+
+def test_a_shared_term_is_a_whole_noun_of_the_candidate_in_any_of_its_sentences():
+    cand = "当社は精密板金が専門です。\n半導体装置のフレームを溶接します。最後の文にチタン"
+    assert shared_terms("導体とチタンの溶接", cand, limit=10) == ["チタン", "溶接"]  # 導体 is part of 半導体
+    assert shared_terms("半導体の板金", cand, limit=10) == ["半導体", "板金"]
+    assert shared_terms("アルミの鋳造", cand) == []
+    whole = set(nouns(cand))  # the sentences tokenised alone give the nouns the whole text gives
+    assert all(t in whole for t in shared_terms("精密板金と半導体装置のフレーム、チタンの溶接", cand, limit=10))
