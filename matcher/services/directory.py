@@ -118,13 +118,12 @@ def search_organizations(engine: Engine, q: str = "", published_only: bool = Fal
     if only_id is not None:
         live.append(Organization.id == only_id)
     with session_scope(engine) as s:
-        more = False
-        if q and s.get_bind().dialect.name == "postgresql":
+        dialect, more = s.get_bind().dialect.name, False
+        if q and dialect == "postgresql":
             rows, total, more = _org_page_capped(s, q, live, offset, limit)
         elif q:
-            columns = (*ORG_TEXT_COLUMNS, Organization.city)
             key = (Organization.id, Organization.external_id)
-            matched = union(*_arms(q, s.get_bind().dialect.name, live, columns, False, key)).subquery()
+            matched = union(*_arms(q, dialect, live, STAFF_LIST_COLUMNS, False, key)).subquery()
             ids, total = _page_and_total(s, matched, matched.c.external_id, offset, limit)
             found = {o.id: o for o in s.exec(select(Organization).where(Organization.id.in_(ids or [-1])))}
             rows = [found[i] for i in ids]
@@ -146,15 +145,14 @@ def _org_page_capped(s, q: str, live: list, offset: int, limit: int) -> tuple[li
     is found by index scans, counted exactly and sorted. A commoner one is not counted (that
     meant a visit to each of up to 400,000 rows): its page is read walking the external-id index
     and checking the word on each row, which for a common word stops after a few thousand."""
-    columns = (*ORG_TEXT_COLUMNS, Organization.city)
     by_id = (Organization.external_id, Organization.id)
-    found, complete = _first(s, _arms(q, "postgresql", live, columns, False, (Organization.id,)), MAX_COUNTED + 1)
+    arms = _arms(q, "postgresql", live, STAFF_LIST_COLUMNS, False, (Organization.id,))
+    found, complete = _first(s, arms, MAX_COUNTED + 1)
     if complete:
         rows = s.exec(select(Organization).where(among(Organization.id, found or [-1], "postgresql"))
                       .order_by(*by_id).offset(offset).limit(limit)).all()
         return list(rows), len(found), False
-    holds = or_(Organization.external_id == q, *(c.contains(q, autoescape=True) for c in columns))
-    rows = s.exec(select(Organization).where(*live, holds).order_by(*by_id).offset(offset).limit(limit)).all()
+    rows = s.exec(select(Organization).where(*live, or_(*_literal_places(q, STAFF_LIST_COLUMNS))).order_by(*by_id).offset(offset).limit(limit)).all()
     return list(rows), MAX_COUNTED, True
 
 
@@ -257,6 +255,7 @@ def _kana_variants(word: str) -> tuple[str, ...]:
 # predicate is constant SQL, the one the PostgreSQL index on those documents is built with.
 PROSE_DOCUMENTS = text("document.owner_type = 'organization' AND document.kind NOT IN ('processes', 'equipment')")
 ORG_TEXT_COLUMNS = (Organization.name, Organization.processes, Organization.equipment, Organization.certifications)
+STAFF_LIST_COLUMNS = (*ORG_TEXT_COLUMNS, Organization.city)  # the staff list reads columns, not documents
 
 
 def _arms(word: str, dialect: str, where: list, columns, documents: bool, key: tuple) -> list:
@@ -306,6 +305,12 @@ def _together_arms(words: list[tuple[str, ...]], dialect: str, where: list) -> l
     return arms
 
 
+def _literal_places(word: str, columns) -> list[ColumnElement[bool]]:
+    """The row is the word's organisation (its id) or one of the columns contains it: plain
+    comparisons, checked on a row another scan found."""
+    return [Organization.external_id == word, *(column.contains(word, autoescape=True) for column in columns)]
+
+
 def _holds(variants: tuple[str, ...]) -> ColumnElement[bool]:
     """The statement's organisation row holds the word in one of the places ``_arms`` reads:
     checked on the organisations another word's index scan found. The documents' test keeps the
@@ -314,8 +319,7 @@ def _holds(variants: tuple[str, ...]) -> ColumnElement[bool]:
     doc = aliased(Document)  # the arm reading documents has its own in FROM
     places = []
     for w in variants:
-        places.append(Organization.external_id == w)
-        places += [column.contains(w, autoescape=True) for column in ORG_TEXT_COLUMNS]
+        places += _literal_places(w, ORG_TEXT_COLUMNS)
         places.append(exists(select(doc.id).where(
             doc.owner_id == Organization.id, doc.owner_type == "organization",
             doc.kind.not_in(("processes", "equipment")), contains(doc.text, w, "postgresql"))).correlate(Organization))

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from matcher.text import tagger
+from matcher.text import split_sentences, tagger
 
 # Content-word parts of speech whose surface forms may be quoted as shared terms.
 _TERM_POS = {"名詞"}
@@ -63,15 +62,12 @@ class TermStats:
         return self.n >= MIN_OWNERS and self.df.get(term, 0) / self.n > BOILERPLATE_SHARE
 
 
-_SENTENCE_END = re.compile(r"(?<=[。！？!?\n])")
-
-
 def _nouns_where(text: str, words: list[str]) -> set[str]:
     """The nouns of the sentences of ``text`` that contain one of ``words``. Only those sentences
     are tokenised, each on its own (and cached: candidates' documents come back across
     shortlists): tokenising every candidate's whole text was most of an explanation's cost."""
     out: set[str] = set()
-    for sentence in _SENTENCE_END.split(text):
+    for sentence in split_sentences(text):
         if any(w in sentence for w in words):
             out.update(nouns(sentence))
     return out
