@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import delete
 from sqlmodel import select
 
 from matcher.exchange.catalog import import_file
@@ -18,12 +19,30 @@ from matcher.services.invitations import ERASED_NAME, person_answers
 from matcher.services.mail_links import follow_link
 from matcher.services.proposals import company_items, proposals_for
 from matcher.store.db import session_scope
-from matcher.store.tables import Document, EmailMessage, MailLink, Need, Organization, Person, Suggestion
+from matcher.store.tables import (
+    Decision,
+    Document,
+    EmailMessage,
+    MailLink,
+    Need,
+    Organization,
+    Person,
+    Suggestion,
+)
 from tests.support import CORPORA, NOON
 
 
 @pytest.fixture()
 def desk(own_demo, smtp):
+    """A private demo copy in which no person has been proposed yet: the shared demo store it is
+    copied from may hold people accepted by the API tests (tests/api/routes/test_people.py) of the
+    same worker, which the next mail run would invite too."""
+    with session_scope(own_demo.engine) as s:
+        proposed = select(Suggestion.id).where(Suggestion.candidate_type == "person")
+        s.exec(delete(MailLink).where(MailLink.person_id.is_not(None)))
+        s.exec(delete(EmailMessage).where(EmailMessage.person_id.is_not(None)))
+        s.exec(delete(Decision).where(Decision.suggestion_id.in_(proposed)))
+        s.exec(delete(Suggestion).where(Suggestion.candidate_type == "person"))
     handler, port = smtp
     own_demo.settings.smtp_port = port
     own_demo.settings.public_url = "https://matching.example.jp"
