@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
     hnsw_threshold: int = 200_000  # rows of one segment above which it carries an HNSW graph
     hnsw_ef_search: int = 256  # HNSW search breadth (higher: more true neighbours, more time)
+    # Map a published version's pages into each reader when it opens the version (as Lucene's
+    # MMapDirectory preload or Elasticsearch's store.preload do), so the first queries after a
+    # start or a switch do not each wait on page faults; the pages stay shared between workers.
+    index_preload: bool = True
     secret_key: str | None = None  # None → generated once into data_dir/secret.key
     # Shared state for several workers (login limits now; job queue and sessions next). None → memory.
     redis_url: str | None = None

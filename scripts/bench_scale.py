@@ -134,7 +134,7 @@ def write_versions(root: Path, corpora: list[Corpus], basis_vecs: np.ndarray, ba
                    threshold: int) -> dict[str, float]:
     """The product's writes: the initial segment (version 1), then the 1 % sync (version 2).
     ``root/exact`` gets the same segments with scan shards instead of the HNSW graph."""
-    from matcher.search.segments import IndexStore, Manifest, _write_flat
+    from matcher.search.segments import SCAN_ROWS, IndexStore, Manifest, _write_flat
 
     store = IndexStore(root / "approx")
     out: dict[str, float] = {}
@@ -154,7 +154,7 @@ def write_versions(root: Path, corpora: list[Corpus], basis_vecs: np.ndarray, ba
             elif f.name != "hnsw.faiss":
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.link(f, target)
-        if not any(exact.glob("flat-*.faiss")):
+        if not any(exact.glob("flat-*.faiss")) and len(vecs) > SCAN_ROWS:
             _write_flat(exact, vecs)
         del vecs, lemma_lists
     shutil.copytree(store.versions_dir, root / "exact" / "versions")
@@ -177,7 +177,7 @@ def build_context(root: Path, corpora: list[Corpus], sentences: list[str], setti
     from matcher.services.context import MatchContext
     from matcher.text.taxonomy import tag_processes
 
-    version = open_version(root, settings.hnsw_ef_search)
+    version = open_version(root, settings.hnsw_ef_search, preload=settings.index_preload)
     if len(version.vectors) != sum(c.n for c in corpora):
         raise SystemExit(f"{root}: the published version holds {len(version.vectors):,} documents, "
                          f"not {sum(c.n for c in corpora):,}")

@@ -68,16 +68,69 @@ def flat_shards(vecs: np.ndarray):
     return index, shards
 
 
+class IdLookup:
+    """Sorted int64 keys → values, looked up many at a time. Keys here are database ids, nearly
+    consecutive, so a table indexed by the id answers with one memory access per key where a
+    binary search takes twenty, each a cache miss once the arrays are out of cache: 800 ids
+    against a million cost 0.7 ms inside a shortlist that way, 0.05 ms this way. Sparse keys
+    (a table more than DENSE_SPREAD times their number) keep the binary search."""
+
+    DENSE_SPREAD = 4
+
+    def __init__(self, keys: np.ndarray, values: np.ndarray) -> None:
+        self.keys = np.asarray(keys, dtype=np.int64)
+        self.values = np.asarray(values, dtype=np.int64)
+        self._table: np.ndarray | None = None
+        n = len(self.keys)
+        if n and self.keys[0] >= 0 and self.keys[-1] < self.DENSE_SPREAD * n + 1024:
+            dtype = np.int32 if self.values.max(initial=0) < 2**31 else np.int64
+            self._table = np.full(int(self.keys[-1]) + 1, -1, dtype=dtype)
+            self._table[self.keys] = self.values
+
+    def get(self, query: np.ndarray | Sequence[int]) -> np.ndarray:
+        """The value of each key (-1 where it is absent)."""
+        q = np.asarray(query, dtype=np.int64).reshape(-1)
+        out = np.full(len(q), -1, dtype=np.int64)
+        if not len(self.keys) or not len(q):
+            return out
+        if self._table is not None:
+            ok = (q >= 0) & (q < len(self._table))
+            out[ok] = self._table[q[ok]]
+            return out
+        at = np.minimum(np.searchsorted(self.keys, q), len(self.keys) - 1)
+        hit = self.keys[at] == q
+        out[hit] = self.values[at[hit]]
+        return out
+
+
 def top_of(raw: np.ndarray, order: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Top-k (scores, ids) of a score array aligned with ``order``, zero scores dropped, ties
     broken by id."""
     if raw.size == 0 or k <= 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
     k = min(k, raw.size)
-    part = np.argpartition(-raw, k - 1)[:k] if k < raw.size else np.arange(raw.size)
+    part = _top_positions(raw, k) if k < raw.size else np.arange(raw.size)
     part = part[raw[part] > 0]
     sel = part[np.lexsort((order[part], -raw[part]))]
     return raw[sel].astype(np.float32), order[sel].astype(np.int64)
+
+
+def _top_positions(raw: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k largest values (any order; ties at the cut as ``argpartition`` picks).
+    On a long array a strided sample gives a threshold that about 2k values pass; when at least
+    k pass, the top k are among them and only those are partitioned (a million BM25 scores:
+    one comparison pass instead of a selection over all). Otherwise, every value is selected."""
+    n = raw.size
+    step = n // (64 * k) if k else 0
+    if step >= 4:
+        sample = raw[::step]
+        rank = max(1, (2 * k) // step)
+        threshold = float(np.partition(sample, len(sample) - rank)[len(sample) - rank])
+        if threshold > 0:
+            found = np.flatnonzero(raw >= threshold)
+            if len(found) >= k:
+                return found[np.argpartition(-raw[found], k - 1)[:k]]
+    return np.argpartition(-raw, k - 1)[:k]
 
 
 def _as_ids(ids: Sequence[int] | np.ndarray) -> np.ndarray:

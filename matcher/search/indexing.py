@@ -57,7 +57,7 @@ def index_version(settings: Settings) -> str | None:
 def load_indexes(settings: Settings) -> IndexVersion:
     """The published version, memory-mapped (``version.vectors`` and ``version.bm25`` are what
     the retriever searches)."""
-    return open_version(index_root(settings), ef_search=settings.hnsw_ef_search)
+    return open_version(index_root(settings), ef_search=settings.hnsw_ef_search, preload=settings.index_preload)
 
 
 @contextmanager

@@ -9,7 +9,8 @@ Layout under ``$MATCHER_DATA_DIR/index/``::
                                       what compaction re-indexes without re-tokenizing
     segments/s000007/flat-000.faiss   bfloat16 scan shards (labels = row positions), or
     segments/s000007/hnsw.faiss       the HNSW graph for a segment above the HNSW threshold; both
-                                      memory-mapped (IO_FLAG_MMAP_IFC) by every reader
+                                      memory-mapped (IO_FLAG_MMAP_IFC) by every reader; a segment
+                                      of at most SCAN_ROWS rows has neither (it is scanned)
     segments/s000007/dead-v000012.npy rows deleted as of version 12 (a tombstone file per version,
                                       never rewritten)
     versions/v000012.json             manifest: model, dimension, segments and their tombstones
@@ -32,11 +33,14 @@ compaction, or a first sync — the scores are exactly bm25s's.
 
 from __future__ import annotations
 
+import ctypes
 import json
+import logging
 import math
 import os
 import re
 import shutil
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -45,12 +49,15 @@ from pathlib import Path
 
 import numpy as np
 
-from matcher.search.index import K1, B, atomic_write_bytes, dots, flat_shards, top_of
+from matcher.search.index import K1, SHARD_ROWS, B, IdLookup, atomic_write_bytes, dots, flat_shards, top_of
+
+log = logging.getLogger(__name__)
 
 FORMAT = 2
 KEEP_VERSIONS = 3  # published versions whose files stay on disk (readers still opening one)
 MAX_SEGMENTS = 8  # compaction merges past this many segments ...
 MAX_DEAD_SHARE = 0.2  # ... or past this share of tombstoned rows
+SCAN_ROWS = SHARD_ROWS  # a segment this small carries no search structure: it is scanned
 _VERSION = re.compile(r"^v(\d{6})\.json$")
 
 
@@ -155,7 +162,7 @@ class IndexStore:
         _save(tmp / "offsets.npy", offsets)
         if len(ids) > hnsw_threshold:
             _write_hnsw(tmp / "hnsw.faiss", vectors, hnsw_m, ef_construction)
-        else:
+        elif len(ids) > SCAN_ROWS:
             _write_flat(tmp, vectors)
         _fsync_dir(tmp)
         checkpoint("segment-files-written")
@@ -289,6 +296,9 @@ class Segment:
         self.bm25 = bm25s.BM25.load(str(folder / "bm25"), mmap=True)
         self.ef_search = ef_search
         self._hnsw_path = folder / "hnsw.faiss"
+        # What the writer gave it: a graph, scan shards, or nothing (a small segment is scanned).
+        self.kind = ("hnsw" if self._hnsw_path.exists() else "flat" if any(folder.glob("flat-*.faiss"))
+                     else "scan")
 
     @property
     def rows(self) -> int:
@@ -301,7 +311,7 @@ class Segment:
         import faiss
 
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY
-        if self._hnsw_path.exists():
+        if self.kind == "hnsw":
             index = faiss.read_index(str(self._hnsw_path), flags)
             index.hnsw.efSearch = self.ef_search
             return index, []
@@ -313,19 +323,36 @@ class Segment:
         return index, shards  # IndexShards does not own its shards: keep them alive
 
     def search(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Top-k live rows for one query: (exact scores, positions), best first, ties by id."""
-        # Over-fetch past bfloat16 error (flat) or the graph's approximation (HNSW), and past
-        # the tombstoned rows, which the structures still hold.
-        fetch = min(self.rows, 2 * k + self.n_dead)
-        if fetch <= 0:
-            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        """Top-k live rows for one query: (scores, positions), best first, ties by id. A small
+        segment (what a sync adds) is scanned exactly; a large one asks its structure."""
+        if self.kind == "scan":
+            return self._scan(q, k)
         index, _ = self._faiss
-        _, raw = index.search(q[None, :], fetch)
-        pos = raw[0][raw[0] >= 0]
-        pos = np.unique(pos[~self.dead[pos]])
-        exact = dots(self.vectors[pos], q)
+        if self.kind == "hnsw":
+            # HNSW keeps float32 vectors, so its scores are exact and need no re-scoring; twice
+            # k come back (past the graph's approximation, and the tombstoned rows it holds).
+            scores, raw = index.search(q[None, :], min(self.rows, 2 * k + self.n_dead))
+            keep = (raw[0] >= 0) & ~self.dead[np.maximum(raw[0], 0)]
+            pos, exact = raw[0][keep], scores[0][keep]
+        else:
+            # bfloat16 codes: fetch past their error and past the tombstones, re-score exactly.
+            _, raw = index.search(q[None, :], min(self.rows, 2 * k + self.n_dead))
+            pos = raw[0][raw[0] >= 0]
+            pos = np.unique(pos[~self.dead[pos]])
+            exact = dots(self.vectors[pos], q)
         order = np.lexsort((self.ids[pos], -exact))[:k]
         return exact[order], pos[order]
+
+    def _scan(self, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores of every row: up to SCAN_ROWS rows one pass over the mapped vectors
+        costs less than a FAISS call plus re-scoring what it fetched (10,000 rows inside a
+        shortlist at a million documents: 0.8 ms against 1.6)."""
+        exact = dots(self.vectors, q) if self.rows else np.zeros(0, dtype=np.float32)
+        live = np.flatnonzero(~self.dead) if self.n_dead else np.arange(self.rows)
+        if k < len(live):
+            live = live[np.argpartition(-exact[live], k - 1)[:k]]
+        order = np.lexsort((self.ids[live], -exact[live]))[:k]
+        return exact[live][order], live[order]
 
     def df(self, token: str) -> tuple[int, int] | None:
         """(token id, document frequency) in this segment, or None when absent."""
@@ -374,6 +401,7 @@ class IndexVersion:
         self._live_rows = live_rows[order]
         if len(self._live_ids) and (np.diff(self._live_ids) == 0).any():
             raise ValueError("an id is live in two segments")
+        self._row_of = IdLookup(self._live_ids, self._live_rows)
         self.vectors = SegmentedVectors(self)
         self.bm25 = SegmentedBM25(self)
 
@@ -387,14 +415,7 @@ class IndexVersion:
 
     def rows_of(self, ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Global row of each id's live copy (-1 where it is not indexed)."""
-        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
-        out = np.full(len(ids), -1, dtype=np.int64)
-        if not len(self._live_ids) or not len(ids):
-            return out
-        at = np.minimum(np.searchsorted(self._live_ids, ids), len(self._live_ids) - 1)
-        hit = self._live_ids[at] == ids
-        out[hit] = self._live_rows[at[hit]]
-        return out
+        return self._row_of.get(ids)
 
     def locate(self, row: int) -> tuple[Segment, int]:
         seg = int(np.searchsorted(self.starts, row, side="right") - 1)
@@ -405,21 +426,60 @@ class IndexVersion:
         return self._live_ids.copy()
 
 
-def open_version(root: Path, ef_search: int = 256, attempts: int = 3) -> IndexVersion:
+def open_version(root: Path, ef_search: int = 256, attempts: int = 3, preload: bool = False) -> IndexVersion:
     """The published version (an empty one before the first sync). A writer may collect an old
-    version's files while this opens them: then the newer CURRENT is read again."""
+    version's files while this opens them: then the newer CURRENT is read again. ``preload``:
+    map every page of the version into this process before returning (``preload_pages``)."""
     store = IndexStore(root)
     for attempt in range(attempts):
         manifest = store.current()
         if manifest is None:
             return IndexVersion(None)
         try:
-            return IndexVersion(manifest, [Segment(store.segments_dir / s.name, s, ef_search)
-                                           for s in manifest.segments])
+            version = IndexVersion(manifest, [Segment(store.segments_dir / s.name, s, ef_search)
+                                              for s in manifest.segments])
         except FileNotFoundError:
             if attempt == attempts - 1:
                 raise
+            continue
+        if preload:
+            preload_pages(version)
+        return version
     raise AssertionError("unreachable")
+
+
+_MADV_WILLNEED, _MADV_POPULATE_READ = 3, 22  # <sys/mman.h>; POPULATE_READ since Linux 5.14
+
+
+def preload_pages(version: IndexVersion) -> int:
+    """Fault in every page of the version's mapped files (the search structures included, which
+    open lazily otherwise) and return the bytes populated. A fresh mapping costs a page fault on
+    every first touch: at a million documents the first hundred queries of a new worker ran
+    about twice as slow as the next hundred (scripts/bench_scale.py). The pages come from the
+    page cache, so every worker still shares one copy. Linux only; elsewhere a warning says the
+    first queries will be slower."""
+    for seg in version.segments:
+        if seg.kind != "scan":
+            seg._faiss  # noqa: B018 - opening maps the file
+    folders = tuple(str(seg.folder.resolve()) + os.sep for seg in version.segments)
+    if not folders:
+        return 0
+    if not sys.platform.startswith("linux"):
+        log.warning("index preload needs Linux; the first queries page the index in one fault at a time")
+        return 0
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    total = 0
+    with open("/proc/self/maps") as maps:
+        regions = [line.split(None, 5) for line in maps]
+    for fields in regions:
+        if len(fields) < 6 or not fields[5].strip().startswith(folders):
+            continue
+        lo, hi = (int(x, 16) for x in fields[0].split("-"))
+        if libc.madvise(lo, hi - lo, _MADV_POPULATE_READ) != 0:  # older kernel: readahead only
+            libc.madvise(lo, hi - lo, _MADV_WILLNEED)
+        total += hi - lo
+    return total
 
 
 class _View:
@@ -504,7 +564,7 @@ class SegmentedBM25(_View):
         global_df = {t: sum(f[k][1] for f in per_segment if f[k] is not None)
                      for k, t in enumerate(map(str, query))}
         for seg, found, start in zip(self._v.segments, per_segment, self._v.starts, strict=False):
-            scores = np.zeros(seg.rows, dtype=np.float32)
+            scores = out[start:start + seg.rows]  # a view: each segment accumulates in place
             data, indices, indptr = (seg.bm25.scores[k] for k in ("data", "indices", "indptr"))
             for t, hit in zip(map(str, query), found, strict=True):
                 if hit is None:
@@ -517,7 +577,6 @@ class SegmentedBM25(_View):
                 # an order of magnitude faster than ``np.add.at`` on a million postings).
                 scores[np.asarray(indices[lo:hi])] += values if weight == 1.0 else values * np.float32(weight)
             scores[seg.dead] = 0.0
-            out[start:start + seg.rows] = scores
         return out
 
     def top_from(self, raw: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

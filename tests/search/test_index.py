@@ -1,9 +1,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import matcher.search.index as index_module
-from matcher.search.index import BM25Index, VectorIndex
+from matcher.search.index import BM25Index, IdLookup, VectorIndex, top_of
 
 
 def unit(n, d=384, seed=0):
@@ -130,3 +133,40 @@ def test_bm25_update_remove_and_unknown_terms():
     _, ids = bm.search(["めっき"], 5)
     assert list(ids) == [2]
     assert bm.search(["存在しない語"], 5)[1].size == 0
+
+
+@given(st.lists(st.integers(0, 5000), unique=True, max_size=300), st.lists(st.integers(-10, 30_000), max_size=50),
+       st.booleans())
+@hsettings(max_examples=200, deadline=None)
+def test_id_lookup_gives_each_key_its_value_and_minus_one_elsewhere_dense_or_sparse(keys, query, spread):
+    """The dense table (ids nearly consecutive) and the binary search (sparse ids) are two ways
+    to the same answer."""
+    keys = np.array(sorted(k * (10_000 if spread else 1) for k in keys), dtype=np.int64)
+    values = np.arange(len(keys), dtype=np.int64)[::-1].copy()
+    lookup = IdLookup(keys, values)
+    if len(keys):  # the table where the keys are compact, the binary search where they are not
+        assert (lookup._table is not None) == (keys[-1] < IdLookup.DENSE_SPREAD * len(keys) + 1024)
+    want = {int(k): int(v) for k, v in zip(keys, values, strict=True)}
+    query = query + keys[:5].tolist()
+    assert lookup.get(query).tolist() == [want.get(q, -1) for q in query]
+
+
+@given(st.integers(1, 200_000), st.integers(1, 3000), st.floats(0.0, 0.99), st.booleans(), st.integers(0, 2**16))
+@hsettings(max_examples=60, deadline=None)
+def test_top_of_a_long_score_array_is_the_exact_top_k(n, k, zero_share, coarse, seed):
+    """The sampled threshold only narrows where the top k are looked for: the scores returned
+    are exactly the k largest positive ones, whatever the share of zeros or of ties."""
+    rng = np.random.default_rng(seed)
+    raw = rng.random(n).astype(np.float32)
+    raw[rng.random(n) < zero_share] = 0.0
+    if coarse:
+        raw = np.round(raw, 1)  # many ties at the cut
+    order = rng.permutation(n).astype(np.int64) + 1
+    scores, ids = top_of(raw, order, k)
+    positive = np.sort(raw[raw > 0])[::-1]
+    assert scores.tolist() == positive[:k].tolist()
+    assert len(set(ids.tolist())) == len(ids)
+    by_id = dict(zip(order.tolist(), raw.tolist(), strict=True))
+    assert [by_id[i] for i in ids.tolist()] == scores.tolist()
+    pairs = list(zip(scores.tolist(), ids.tolist(), strict=True))
+    assert pairs == sorted(pairs, key=lambda p: (-p[0], p[1]))  # best first, ties by id

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import select
 
 from matcher.exchange.catalog import import_file
+from matcher.search import segments
 from matcher.search.embed import CachedEmbedder, EmbeddingCache
 from matcher.search.index import BM25Index, VectorIndex
 from matcher.search.indexing import compact_indexes, index_root, load_indexes, stored_vectors, sync_indexes
@@ -52,13 +53,19 @@ def _versions(tmp_path, batches, hnsw_threshold=10_000):
     return store, live
 
 
-@pytest.mark.parametrize("hnsw_threshold", [10_000, 30])
-def test_several_segments_answer_as_one_index_over_the_live_documents(tmp_path, hnsw_threshold):
+@pytest.mark.parametrize("layout", ["scan", "flat", "hnsw"])
+def test_several_segments_answer_as_one_index_over_the_live_documents(tmp_path, monkeypatch, layout):
+    """Each way a segment is searched — scanned (small), bfloat16 shards, HNSW graph — merged
+    across segments with tombstones, against one in-memory index of the live documents."""
+    if layout == "flat":
+        monkeypatch.setattr(segments, "SCAN_ROWS", 0)
+    hnsw_threshold = 30 if layout == "hnsw" else 10_000
     ids_a, ids_b = np.arange(0, 120), np.arange(100, 160)  # 100..119 re-indexed in the second segment
     store, live = _versions(tmp_path, [(ids_a, unit(120, seed=1), _docs(120, 1)),
                                        (ids_b, unit(60, seed=2), _docs(60, 2))], hnsw_threshold)
     version = open_version(store.root)
     assert [s.rows for s in version.segments] == [120, 60] and len(version.vectors) == 160
+    assert {s.kind for s in version.segments} == {layout}
     assert int(version.segments[0].dead.sum()) == 20
     one = VectorIndex(dim=32, hnsw_threshold=10_000)
     one.add(list(live), np.array([v for v, _ in live.values()]))
@@ -75,6 +82,43 @@ def test_several_segments_answer_as_one_index_over_the_live_documents(tmp_path, 
                        [live[i][0] @ unit(1, seed=4)[0] for i in probe[:3]], atol=1e-6)
     assert np.isnan(version.vectors.exact_scores(unit(1, seed=4)[0], probe)[3])
     assert np.array_equal(version.vectors.vector(110), live[110][0])
+    scores, ids = version.vectors.search(unit(1, seed=5), 200)  # more than there are
+    assert sorted(ids[0][:160].tolist()) == sorted(live) and (ids[0][160:] == -1).all()
+    assert (np.diff(scores[0][:160]) <= 0).all()
+
+
+def _mapped(root) -> tuple[int, int]:
+    """(bytes mapped, bytes resident) of this process's mappings of files under ``root``."""
+    size = rss = 0
+    inside = False
+    with open("/proc/self/smaps") as fh:
+        for line in fh:
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                inside = len(fields) >= 6 and fields[5].startswith(str(root))
+            elif inside and fields[0] in ("Size:", "Rss:"):
+                size += int(fields[1]) * 1024 if fields[0] == "Size:" else 0
+                rss += int(fields[1]) * 1024 if fields[0] == "Rss:" else 0
+    return size, rss
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="preload reads /proc/self/maps")
+@pytest.mark.parametrize("hnsw_threshold", [10_000, 1_000])
+def test_preload_maps_every_page_of_the_version_into_the_reader(tmp_path, hnsw_threshold):
+    """A fresh reader pages its index in one fault at a time; with preload every page of every
+    mapped file (graph included) is resident before the first query, from the shared page cache."""
+    store, _ = _versions(tmp_path, [(np.arange(3000), unit(3000, d=64, seed=1), _docs(3000, 1))], hnsw_threshold)
+    probe = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+             "from pathlib import Path\n"
+             "from matcher.search.segments import open_version\n"
+             "from tests.search.test_segments import _mapped\n"
+             f"root = Path({str(store.root)!r}).resolve()\n"
+             "v = open_version(root, preload=sys.argv[1] == 'on')\n"
+             "print(*_mapped(root))\n")
+    cold, warm = ([int(x) for x in subprocess.run([sys.executable, "-c", probe, mode], capture_output=True, text=True,
+                                                  check=True).stdout.split()] for mode in ("off", "on"))
+    assert cold[0] > 3000 * 64 * 4 and cold[1] < cold[0] / 2  # mapped, mostly not yet touched
+    assert warm[1] == warm[0] >= cold[0]  # every page resident
 
 
 def test_bm25_across_segments_scores_with_the_index_wide_idf(tmp_path):
