@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # Exact search over 100k vectors takes ~11 ms on 2 cores (scripts/bench_index.py), well
     # inside the shortlist budget, and is exact; HNSW only pays off beyond that scale.
     hnsw_threshold: int = 200_000  # rows of one segment above which it carries an HNSW graph
-    hnsw_ef_search: int = 256  # HNSW search breadth (higher: more true neighbours, more time)
+    hnsw_ef_search: int = 256  # least HNSW search breadth; a search is at least as wide as the list it asks for
     # Map a published version's pages into each reader when it opens the version (as Lucene's
     # MMapDirectory preload or Elasticsearch's store.preload do), so the first queries after a
     # start or a switch do not each wait on page faults; the pages stay shared between workers.

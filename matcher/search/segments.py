@@ -329,15 +329,15 @@ class Segment:
             return self._scan(q, k)
         index, _ = self._faiss
         if self.kind == "hnsw":
-            # HNSW keeps float32 vectors, so its scores are exact and need no re-scoring. FAISS
-            # stops walking the graph once efSearch candidates beat the next one, whatever k
-            # is: a list of k needs a walk at least k wide (on real e5 vectors the owner set
-            # reaches 0.98 recall only so: scripts/bench_ann.py). Twice k (and the tombstoned
-            # rows) come back: more of what that walk met.
+            # HNSW keeps float32 vectors, so its scores are exact: no re-scoring, and no need to
+            # ask for more than k (and the tombstoned rows it still holds). FAISS stops walking
+            # the graph once efSearch candidates beat the next one, whatever k is: a list of k
+            # needs a walk at least k wide (on real e5 vectors the owner set reaches 0.98
+            # recall only so: scripts/bench_ann.py).
             import faiss
 
             params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
-            scores, raw = index.search(q[None, :], min(self.rows, 2 * k + self.n_dead), params=params)
+            scores, raw = index.search(q[None, :], min(self.rows, k + self.n_dead), params=params)
             keep = (raw[0] >= 0) & ~self.dead[np.maximum(raw[0], 0)]
             pos, exact = raw[0][keep], scores[0][keep]
         else:
