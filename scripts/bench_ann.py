@@ -213,9 +213,8 @@ def main() -> None:
                 continue
             ivf.nprobe = nprobe
             ids, ms = timed_search(ivf, Q, args.fetch)
-            rec = np.mean([len(a & b) / max(len(b), 1) for a, b in zip(owner_sets(ids, owner, args.owners), truth,
-                                                                         strict=True)])
-            rows.append((f"IVF nlist={nlist} nprobe={nprobe}", float(rec), ms, build, X.nbytes / 2**20))
+            rows.append((f"IVF nlist={nlist} nprobe={nprobe}", _recall(ids, owner, truth, args.owners), ms, build,
+                         X.nbytes / 2**20))
     for m in (32,):
         hnsw = faiss.IndexHNSWFlat(dim, m, faiss.METRIC_INNER_PRODUCT)
         hnsw.hnsw.efConstruction = 80
@@ -225,10 +224,8 @@ def main() -> None:
         for ef in (args.fetch, 3 * args.fetch // 2, 2 * args.fetch, 3 * args.fetch):
             hnsw.hnsw.efSearch = ef  # at least the fetch depth: HNSW returns at most efSearch
             ids, ms = timed_search(hnsw, Q, args.fetch)
-            rec = np.mean([len(a & b) / max(len(b), 1) for a, b in zip(owner_sets(ids, owner, args.owners), truth,
-                                                                         strict=True)])
             mem = faiss.serialize_index(hnsw).nbytes / 2**20
-            rows.append((f"HNSW M={m} efSearch={ef}", float(rec), ms, build, mem))
+            rows.append((f"HNSW M={m} efSearch={ef}", _recall(ids, owner, truth, args.owners), ms, build, mem))
         # What the product asked before it widened the walk: efSearch 256, twice the fetch
         # returned (FAISS stops walking once efSearch candidates beat the next, whatever k is).
         hnsw.hnsw.efSearch = 256
